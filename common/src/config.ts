@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import dotenv from 'dotenv';
+
+/** Thrown when the environment is invalid; `message` is one line that names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+let dotenvLoaded = false;
+/** Loads `.env` from the working directory once (never overriding real environment variables). */
+export function loadDotenv(): void {
+  if (dotenvLoaded) return;
+  dotenvLoaded = true;
+  dotenv.config({ quiet: true });
+}
+
+export const DEV_INTERNAL_TOKEN = 'dev-internal-token-change-me';
+
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+/** An integer environment variable within bounds, with a default. */
+export const envInt = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a non-negative integer')
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(max))
+      .default(def),
+  );
+
+export const envBool = (def: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+      .transform((v) => v === 'true' || v === '1')
+      .default(def),
+  );
+
+export const envString = (def: string) => z.preprocess(emptyToUndefined, z.string().default(def));
+
+/** A comma-separated list of http(s) base URLs (replicas of one service). */
+export const envUrlList = (def: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default(def)
+      .transform((s) =>
+        s
+          .split(',')
+          .map((u) => u.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url({ protocol: /^https?$/, message: 'must be a comma-separated list of http(s) URLs' })).min(1)),
+  );
+
+/** Settings every process shares. */
+export const baseEnvShape = {
+  NODE_ENV: envString('development'),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).optional(),
+  ),
+  DB_HOST: envString('127.0.0.1'),
+  DB_PORT: envInt(3306, 1, 65535),
+  DB_USER: envString('root'),
+  DB_PASSWORD: envString(''),
+  DB_NAME_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_]*$/, 'may contain only letters, digits and _')
+      .max(40)
+      .default(''),
+  ),
+  INTERNAL_TOKEN: envString(DEV_INTERNAL_TOKEN),
+  UPSTREAM_TIMEOUT_MS: envInt(10000, 1, 600000),
+};
+
+const baseEnv = z.object(baseEnvShape);
+export type BaseEnv = z.infer<typeof baseEnv>;
+
+/**
+ * Parses the environment with `schema`. Throws ConfigError with one line naming the first bad variable.
+ * In production, variables listed in `devSecrets` must not keep their development default.
+ */
+export function parseConfig<S extends z.ZodType<Record<string, unknown>>>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+  devSecrets: Record<string, string> = { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN },
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = issue.path.map(String).join('.') || '(environment)';
+    const got = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+    const shown = got === undefined ? '' : ` (got "${String(got).slice(0, 40)}")`;
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
+  }
+  const cfg = result.data as Record<string, unknown>;
+  const production = env.NODE_ENV === 'production';
+  for (const [key, devValue] of Object.entries(devSecrets)) {
+    if (production && (cfg[key] === devValue || env[key] === undefined || env[key] === '')) {
+      throw new ConfigError(`Invalid configuration: ${key} must be set to a non-default secret when NODE_ENV=production`);
+    }
+  }
+  return result.data;
+}
+
+/** Names of the secrets still on their development default (to warn about at start). */
+export function devSecretsInUse(cfg: Record<string, unknown>, devSecrets: Record<string, string>): string[] {
+  return Object.entries(devSecrets)
+    .filter(([k, v]) => cfg[k] === v)
+    .map(([k]) => k);
+}
+
+/** Default log level: `warn` under test, else `info`. */
+export function defaultLogLevel(env: NodeJS.ProcessEnv = process.env): string {
+  return env.NODE_ENV === 'test' ? 'warn' : 'info';
+}
+
+/** Default base URL of a service on this machine. */
+export const localUrl = (port: number) => `http://127.0.0.1:${port}`;
+
+/** The four default ports, from the contract. */
+export const DEFAULT_PORTS = { gateway: 3000, flight: 3001, booking: 3002, notification: 3003 } as const;

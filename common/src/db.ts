@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { Sequelize, Transaction } from 'sequelize';
+import { Umzug, SequelizeStorage } from 'umzug';
+import type { Logger } from './logger';
+
+export interface DbServer {
+  DB_HOST: string;
+  DB_PORT: number;
+  DB_USER: string;
+  DB_PASSWORD: string;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9_]{1,64}$/;
+
+function assertSafeName(name: string): void {
+  if (!SAFE_NAME.test(name)) throw new Error(`unsafe database name: ${name}`);
+}
+
+async function withServerConnection<T>(db: DbServer, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
+  const conn = await mysql.createConnection({
+    host: db.DB_HOST,
+    port: db.DB_PORT,
+    user: db.DB_USER,
+    password: db.DB_PASSWORD,
+    connectTimeout: 5000,
+  });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.end().catch(() => undefined);
+  }
+}
+
+/** Creates the database if it does not exist yet. */
+export async function ensureDatabase(db: DbServer, name: string): Promise<void> {
+  assertSafeName(name);
+  await withServerConnection(db, (c) =>
+    c.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`),
+  );
+}
+
+export async function dropDatabase(db: DbServer, name: string): Promise<void> {
+  assertSafeName(name);
+  await withServerConnection(db, (c) => c.query(`DROP DATABASE IF EXISTS \`${name}\``));
+}
+
+export interface SequelizeOptions {
+  poolMax?: number;
+  logger?: Logger;
+}
+
+/** A Sequelize instance for one database; all times are stored and read as UTC. */
+export function createSequelize(db: DbServer, name: string, opts: SequelizeOptions = {}): Sequelize {
+  return new Sequelize(name, db.DB_USER, db.DB_PASSWORD, {
+    dialect: 'mysql',
+    host: db.DB_HOST,
+    port: db.DB_PORT,
+    timezone: '+00:00',
+    logging: opts.logger ? (sql) => opts.logger?.debug(sql) : false,
+    pool: { max: opts.poolMax ?? 20, min: 0, acquire: 5000, idle: 10000, evict: 5000 },
+    dialectOptions: { connectTimeout: 3000, dateStrings: false, decimalNumbers: true },
+    define: { timestamps: true },
+  });
+}
+
+/**
+ * Applies pending sequelize-cli style migrations (plain JS `up(queryInterface, Sequelize)`) from `dir`,
+ * recorded in the same `SequelizeMeta` table sequelize-cli uses. A named lock lets replicas start together.
+ */
+export async function migrate(sequelize: Sequelize, dir: string, logger?: Logger): Promise<string[]> {
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .sort();
+  const umzug = new Umzug({
+    migrations: files.map((file) => {
+      const full = path.join(dir, file);
+      return {
+        name: file,
+        up: async () => require(full).up(sequelize.getQueryInterface(), Sequelize),
+        down: async () => require(full).down(sequelize.getQueryInterface(), Sequelize),
+      };
+    }),
+    storage: new SequelizeStorage({ sequelize }),
+    context: sequelize.getQueryInterface(),
+    logger: undefined,
+  });
+  const lockName = `skyway_migrate_${sequelize.getDatabaseName()}`;
+  return sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (t) => {
+    // Hold a named lock on this connection while migrating so two replicas never migrate at once.
+    const [rows] = (await sequelize.query('SELECT GET_LOCK(?, 60) AS got', {
+      replacements: [lockName],
+      transaction: t,
+    })) as [Array<{ got: number }>, unknown];
+    if (rows[0]?.got !== 1) throw new Error(`could not take the migration lock ${lockName}`);
+    try {
+      const done = await umzug.up();
+      if (done.length) logger?.info('migrations applied', { migrations: done.map((m) => m.name) });
+      return done.map((m) => m.name);
+    } finally {
+      await sequelize.query('SELECT RELEASE_LOCK(?)', { replacements: [lockName], transaction: t });
+    }
+  });
+}
+
+/** Creates the database if missing and applies its migrations. */
+export async function bootstrapDatabase(
+  db: DbServer,
+  sequelize: Sequelize,
+  migrationsDir: string,
+  logger?: Logger,
+): Promise<void> {
+  await ensureDatabase(db, sequelize.getDatabaseName());
+  await migrate(sequelize, migrationsDir, logger);
+}
+
+const RETRYABLE = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
+
+export function isRetryableTxError(err: unknown): boolean {
+  const e = err as { parent?: { errno?: number }; original?: { errno?: number }; errno?: number };
+  const errno = e?.parent?.errno ?? e?.original?.errno ?? e?.errno;
+  return typeof errno === 'number' && RETRYABLE.has(errno);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `work` in a transaction and re-runs the WHOLE transaction when MariaDB rolled it back for a
+ * deadlock (1213) or a lock wait timeout (1205), with jittered back-off, at most `attempts` times.
+ */
+export async function inTransaction<T>(
+  sequelize: Sequelize,
+  work: (t: Transaction) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sequelize.transaction((t) => work(t));
+    } catch (err) {
+      if (!isRetryableTxError(err) || attempt >= attempts) throw err;
+      await sleep(Math.random() * 10 * 2 ** attempt);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** Topic exchange every booking event is published to (durable). */
+export const EVENTS_EXCHANGE = 'skyway.events';
+
+export const BOOKING_EVENT_TYPES = ['booking.created', 'booking.confirmed', 'booking.cancelled', 'booking.expired'] as const;
+export type BookingEventType = (typeof BOOKING_EVENT_TYPES)[number];
+
+export const bookingEventDataSchema = z.object({
+  bookingId: z.number().int().positive(),
+  userId: z.number().int().positive(),
+  userEmail: z.string(),
+  flightId: z.number().int().positive(),
+  flightNumber: z.string(),
+  departureAirportCode: z.string(),
+  arrivalAirportCode: z.string(),
+  departureTime: z.iso.datetime(),
+  noOfSeats: z.number().int().positive(),
+  totalCost: z.number().int().nonnegative(),
+  status: z.string(),
+});
+
+/** The message body of every booking event (contract: Events). */
+export const bookingEventSchema = z.object({
+  eventId: z.uuid(),
+  type: z.enum(BOOKING_EVENT_TYPES),
+  occurredAt: z.iso.datetime(),
+  data: bookingEventDataSchema,
+});
+
+export type BookingEventData = z.infer<typeof bookingEventDataSchema>;
+export type BookingEvent = z.infer<typeof bookingEventSchema>;

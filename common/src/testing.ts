@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import type { Sequelize } from 'sequelize';
+import { createSequelize, dropDatabase, ensureDatabase, migrate, type DbServer } from './db';
+
+/** Test helpers (imported by tests only, as `@skyway/common/testing`). */
+
+/** The MariaDB server tests use: the DB_* variables, else the local default. */
+export function testDbServer(env: NodeJS.ProcessEnv = process.env): DbServer {
+  return {
+    DB_HOST: env.DB_HOST || '127.0.0.1',
+    DB_PORT: Number(env.DB_PORT || 3306),
+    DB_USER: env.DB_USER || 'root',
+    DB_PASSWORD: env.DB_PASSWORD || '',
+  };
+}
+
+/** A prefix unique to one test file, so parallel test files never share a database. */
+export function uniquePrefix(tag = 't'): string {
+  return `${tag}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}_`;
+}
+
+export interface TestDatabase {
+  name: string;
+  sequelize: Sequelize;
+  drop(): Promise<void>;
+}
+
+/** Creates a fresh database, applies the migrations in `migrationsDir`, and returns it with a dropper. */
+export async function createTestDatabase(baseName: string, migrationsDir: string, poolMax = 30): Promise<TestDatabase> {
+  const server = testDbServer();
+  const name = `${uniquePrefix()}${baseName}`;
+  await ensureDatabase(server, name);
+  const sequelize = createSequelize(server, name, { poolMax });
+  await migrate(sequelize, migrationsDir);
+  return {
+    name,
+    sequelize,
+    async drop() {
+      await sequelize.close();
+      await dropDatabase(server, name);
+    },
+  };
+}
