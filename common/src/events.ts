@@ -3,6 +3,13 @@ import { z } from 'zod';
 /** Topic exchange every booking event is published to (durable). */
 export const EVENTS_EXCHANGE = 'skyway.events';
 
+/** Queue notification-service consumes (bound to `booking.*`) and its dead-letter queue. */
+export const NOTIFICATION_QUEUE = 'notification.booking-events';
+export const NOTIFICATION_DLQ = 'notification.booking-events.dlq';
+
+/** Names with the optional AMQP_NAME_PREFIX that tests use to stay isolated (default: no prefix). */
+export const amqpName = (prefix: string, name: string) => `${prefix}${name}`;
+
 export const BOOKING_EVENT_TYPES = ['booking.created', 'booking.confirmed', 'booking.cancelled', 'booking.expired'] as const;
 export type BookingEventType = (typeof BOOKING_EVENT_TYPES)[number];
 
@@ -18,6 +25,8 @@ export const bookingEventDataSchema = z.object({
   noOfSeats: z.number().int().positive(),
   totalCost: z.number().int().nonnegative(),
   status: z.string(),
+  /** Status before this change (an addition to the contract's shape): tells a cancellation of a BOOKED booking apart. */
+  previousStatus: z.string().optional(),
 });
 
 /** The message body of every booking event (contract: Events). */
