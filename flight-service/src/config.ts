@@ -10,7 +10,7 @@ const schema = z.object({
   DB_POOL_MAX: envInt(20, 2, 500),
 });
 
-export type FlightConfig = z.infer<typeof schema> & { LOG_LEVEL: string; dbName: string };
+export type FlightConfig = Omit<z.infer<typeof schema>, 'LOG_LEVEL'> & { LOG_LEVEL: string; dbName: string };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightConfig {
   const cfg = parseConfig(schema, { MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true', ...env });

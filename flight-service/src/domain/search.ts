@@ -1,0 +1,111 @@
+/** Turns the search parameters of `GET /api/v1/flights` into a parameterised SQL query. Pure: no I/O. */
+
+export const SORT_FIELDS = ['price', 'departureTime', 'arrivalTime'] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+
+export interface SortKey {
+  field: SortField;
+  direction: 'ASC' | 'DESC';
+}
+
+export interface FlightSearch {
+  from?: string;
+  to?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  travellers?: number;
+  /** Departure on this UTC day (YYYY-MM-DD). */
+  tripDate?: string;
+  sort: SortKey[];
+  page: number;
+  limit: number;
+}
+
+export interface SqlQuery {
+  where: string;
+  orderBy: string;
+  params: Array<string | number | Date>;
+  limit: number;
+  offset: number;
+}
+
+export function parseTrips(trips: string): { from: string; to: string } | undefined {
+  const m = /^([A-Za-z]{3})-([A-Za-z]{3})$/.exec(trips);
+  return m ? { from: m[1].toUpperCase(), to: m[2].toUpperCase() } : undefined;
+}
+
+/** `1000-5000`, `1000-` or `-5000` (inclusive bounds). */
+export function parsePriceRange(price: string): { min?: number; max?: number } | undefined {
+  const m = /^(\d{1,15})?-(\d{1,15})?$/.exec(price);
+  if (!m || (m[1] === undefined && m[2] === undefined)) return undefined;
+  const min = m[1] === undefined ? undefined : Number(m[1]);
+  const max = m[2] === undefined ? undefined : Number(m[2]);
+  if (min !== undefined && max !== undefined && min > max) return undefined;
+  return { min, max };
+}
+
+/** `price_ASC,departureTime_DESC`; returns the unknown part as an error string. */
+export function parseSort(sort: string): SortKey[] | string {
+  const keys: SortKey[] = [];
+  for (const part of sort.split(',')) {
+    const m = /^([A-Za-z]+)_(ASC|DESC)$/i.exec(part.trim());
+    if (!m) return `"${part}" is not field_ASC or field_DESC`;
+    const field = SORT_FIELDS.find((f) => f === m[1]);
+    if (!field) return `unknown sort field "${m[1]}" (allowed: ${SORT_FIELDS.join(', ')})`;
+    if (keys.some((k) => k.field === field)) return `sort field "${field}" given twice`;
+    keys.push({ field, direction: m[2].toUpperCase() as 'ASC' | 'DESC' });
+  }
+  return keys;
+}
+
+/** A real calendar day as YYYY-MM-DD, or undefined. */
+export function parseDay(day: string): Date | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
+  const start = new Date(`${day}T00:00:00.000Z`);
+  return Number.isNaN(start.getTime()) || start.toISOString().slice(0, 10) !== day ? undefined : start;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export function buildSearchQuery(s: FlightSearch): SqlQuery {
+  const conditions: string[] = [];
+  const params: Array<string | number | Date> = [];
+  if (s.from) {
+    conditions.push('departureAirportCode = ?');
+    params.push(s.from);
+  }
+  if (s.to) {
+    conditions.push('arrivalAirportCode = ?');
+    params.push(s.to);
+  }
+  if (s.minPrice !== undefined) {
+    conditions.push('price >= ?');
+    params.push(s.minPrice);
+  }
+  if (s.maxPrice !== undefined) {
+    conditions.push('price <= ?');
+    params.push(s.maxPrice);
+  }
+  if (s.travellers !== undefined) {
+    conditions.push('availableSeats >= ?');
+    params.push(s.travellers);
+  }
+  if (s.tripDate) {
+    const start = parseDay(s.tripDate);
+    if (start) {
+      // A half-open range keeps the departureTime index usable (no function on the column).
+      conditions.push('departureTime >= ? AND departureTime < ?');
+      params.push(start, new Date(start.getTime() + DAY_MS));
+    }
+  }
+  const sort = s.sort.length ? s.sort : [{ field: 'departureTime', direction: 'ASC' } as SortKey];
+  // id last makes pages stable when sort values tie.
+  const orderBy = [...sort.map((k) => `${k.field} ${k.direction}`), 'id ASC'].join(', ');
+  return {
+    where: conditions.length ? conditions.join(' AND ') : '1=1',
+    orderBy,
+    params,
+    limit: s.limit,
+    offset: (s.page - 1) * s.limit,
+  };
+}

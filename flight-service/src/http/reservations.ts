@@ -1,0 +1,27 @@
+import { Router } from 'express';
+import type { Sequelize } from 'sequelize';
+import { validate } from '@skyway/common';
+import { releaseSeats, reserveSeats } from '../db/reservations';
+import { reservationBody, reservationParams } from './schemas';
+
+/** Internal seat reservations (booking-service only; the gateway never proxies /internal). */
+export function reservationRoutes(sequelize: Sequelize): Router {
+  const router = Router();
+  const path = '/internal/v1/flights/:id/reservations/:bookingId';
+
+  router.put(path, async (req, res) => {
+    const { id, bookingId } = validate(reservationParams, req.params, 'path');
+    const { seats } = validate(reservationBody, req.body, 'body');
+    const outcome = await reserveSeats(sequelize, id, bookingId, seats);
+    res.status(outcome.created ? 201 : 200).json(outcome.reservation);
+  });
+
+  router.delete(path, async (req, res) => {
+    const { id, bookingId } = validate(reservationParams, req.params, 'path');
+    const released = await releaseSeats(sequelize, id, bookingId);
+    if (released) res.json(released);
+    else res.status(204).end();
+  });
+
+  return router;
+}
