@@ -54,7 +54,11 @@ export const envUrlList = (def: string) =>
           .map((u) => u.trim().replace(/\/+$/, ''))
           .filter(Boolean),
       )
-      .pipe(z.array(z.url({ protocol: /^https?$/, message: 'must be a comma-separated list of http(s) URLs' })).min(1)),
+      .pipe(
+        z
+          .array(z.url({ protocol: /^https?$/, message: 'must be a comma-separated list of http(s) URLs' }))
+          .min(1),
+      ),
   );
 
 /** Settings every process shares. */
@@ -80,8 +84,7 @@ export const baseEnvShape = {
   UPSTREAM_TIMEOUT_MS: envInt(10000, 1, 600000),
 };
 
-const baseEnv = z.object(baseEnvShape);
-export type BaseEnv = z.infer<typeof baseEnv>;
+export type BaseEnv = z.infer<z.ZodObject<typeof baseEnvShape>>;
 
 /**
  * Parses the environment with `schema`. Throws ConfigError with one line naming the first bad variable.
@@ -104,7 +107,9 @@ export function parseConfig<S extends z.ZodType<Record<string, unknown>>>(
   const production = env.NODE_ENV === 'production';
   for (const [key, devValue] of Object.entries(devSecrets)) {
     if (production && (cfg[key] === devValue || env[key] === undefined || env[key] === '')) {
-      throw new ConfigError(`Invalid configuration: ${key} must be set to a non-default secret when NODE_ENV=production`);
+      throw new ConfigError(
+        `Invalid configuration: ${key} must be set to a non-default secret when NODE_ENV=production`,
+      );
     }
   }
   return result.data;

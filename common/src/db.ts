@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { Sequelize, Transaction } from 'sequelize';
+import { Sequelize, Transaction, type QueryInterface } from 'sequelize';
 import { Umzug, SequelizeStorage } from 'umzug';
 import type { Logger } from './logger';
 
@@ -10,6 +10,11 @@ export interface DbServer {
   DB_PORT: number;
   DB_USER: string;
   DB_PASSWORD: string;
+}
+
+interface MigrationModule {
+  up(queryInterface: QueryInterface, sequelize: typeof Sequelize): Promise<void>;
+  down(queryInterface: QueryInterface, sequelize: typeof Sequelize): Promise<void>;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9_]{1,64}$/;
@@ -77,10 +82,13 @@ export async function migrate(sequelize: Sequelize, dir: string, logger?: Logger
   const umzug = new Umzug({
     migrations: files.map((file) => {
       const full = path.join(dir, file);
+      // Migrations are plain CommonJS files loaded at run time, exactly as sequelize-cli loads them.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const load = () => require(full) as MigrationModule;
       return {
         name: file,
-        up: async () => require(full).up(sequelize.getQueryInterface(), Sequelize),
-        down: async () => require(full).down(sequelize.getQueryInterface(), Sequelize),
+        up: async () => load().up(sequelize.getQueryInterface(), Sequelize),
+        down: async () => load().down(sequelize.getQueryInterface(), Sequelize),
       };
     }),
     storage: new SequelizeStorage({ sequelize }),

@@ -10,7 +10,12 @@ export const NOTIFICATION_DLQ = 'notification.booking-events.dlq';
 /** Names with the optional AMQP_NAME_PREFIX that tests use to stay isolated (default: no prefix). */
 export const amqpName = (prefix: string, name: string) => `${prefix}${name}`;
 
-export const BOOKING_EVENT_TYPES = ['booking.created', 'booking.confirmed', 'booking.cancelled', 'booking.expired'] as const;
+export const BOOKING_EVENT_TYPES = [
+  'booking.created',
+  'booking.confirmed',
+  'booking.cancelled',
+  'booking.expired',
+] as const;
 export type BookingEventType = (typeof BOOKING_EVENT_TYPES)[number];
 
 export const bookingEventDataSchema = z.object({

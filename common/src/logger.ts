@@ -19,7 +19,11 @@ const BEARER = /Bearer\s+[A-Za-z0-9._~+/=-]+/g;
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(BEARER, 'Bearer [REDACTED]');
   if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return value;
+  if (value instanceof Error) {
+    // JSON.stringify drops an Error's fields; keep what an operator needs.
+    const code = (value as { code?: unknown }).code;
+    return { name: value.name, message: redact(value.message), stack: redact(value.stack), ...(code ? { code } : {}) };
+  }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {

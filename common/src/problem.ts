@@ -59,7 +59,10 @@ export function problemBody(req: Request, p: HttpProblem): ProblemBody {
 }
 
 export function sendProblem(req: Request, res: Response, p: HttpProblem): void {
-  res.status(p.status).type('application/problem+json').send(JSON.stringify(problemBody(req, p)));
+  res
+    .status(p.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(req, p)));
 }
 
 const DB_DOWN = new Set([
@@ -82,7 +85,8 @@ export function toProblem(err: unknown): HttpProblem {
   if (e?.expose && typeof status === 'number' && status >= 400 && status < 500) {
     return new HttpProblem(status, (err as Error).message);
   }
-  if (e?.name && DB_DOWN.has(e.name)) return serviceUnavailable('The database is unavailable; try again shortly');
+  if (e?.name && DB_DOWN.has(e.name))
+    return serviceUnavailable('The database is unavailable; try again shortly');
   const code = (err as { parent?: { code?: string } })?.parent?.code;
   if (code === 'ECONNREFUSED' || code === 'PROTOCOL_CONNECTION_LOST' || code === 'ETIMEDOUT') {
     return serviceUnavailable('The database is unavailable; try again shortly');

@@ -28,7 +28,11 @@ export function closeServer(server: http.Server): Promise<void> {
  * On SIGTERM/SIGINT runs the steps in order (stop accepting, stop jobs, drain, close pools) and exits 0;
  * if they take longer than `timeoutMs` the process exits 1 anyway.
  */
-export function onShutdown(logger: Logger, steps: Array<() => Promise<unknown> | unknown>, timeoutMs = 10_000): void {
+export function onShutdown(
+  logger: Logger,
+  steps: Array<() => Promise<unknown> | unknown>,
+  timeoutMs = 10_000,
+): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

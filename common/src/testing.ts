@@ -26,7 +26,11 @@ export interface TestDatabase {
 }
 
 /** Creates a fresh database, applies the migrations in `migrationsDir`, and returns it with a dropper. */
-export async function createTestDatabase(baseName: string, migrationsDir: string, poolMax = 30): Promise<TestDatabase> {
+export async function createTestDatabase(
+  baseName: string,
+  migrationsDir: string,
+  poolMax = 30,
+): Promise<TestDatabase> {
   const server = testDbServer();
   const name = `${uniquePrefix()}${baseName}`;
   await ensureDatabase(server, name);

@@ -69,7 +69,9 @@ export function buildApp({ config, logger, sequelize, models }: FlightAppDeps): 
       referencedBy: 'flights',
       check: async (next) => {
         if (!(await City.findByPk(next.cityId))) {
-          throw badRequest('The body is invalid', [{ path: 'cityId', message: `city ${next.cityId} does not exist` }]);
+          throw badRequest('The body is invalid', [
+            { path: 'cityId', message: `city ${next.cityId} does not exist` },
+          ]);
         }
       },
     }),
@@ -84,7 +86,8 @@ export function buildApp({ config, logger, sequelize, models }: FlightAppDeps): 
       referencedBy: 'flights',
       check: async (next, current) => {
         if (!current) return;
-        const largest = (await Flight.max<number, Flight>('totalSeats', { where: { airplaneId: current.id } })) ?? 0;
+        const largest =
+          (await Flight.max<number, Flight>('totalSeats', { where: { airplaneId: current.id } })) ?? 0;
         if (next.capacity < largest) {
           throw badRequest('The body is invalid', [
             { path: 'capacity', message: `a flight of this airplane already has ${largest} seats` },

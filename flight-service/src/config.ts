@@ -13,6 +13,9 @@ const schema = z.object({
 export type FlightConfig = Omit<z.infer<typeof schema>, 'LOG_LEVEL'> & { LOG_LEVEL: string; dbName: string };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightConfig {
-  const cfg = parseConfig(schema, { MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true', ...env });
+  const cfg = parseConfig(schema, {
+    MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true',
+    ...env,
+  });
   return { ...cfg, LOG_LEVEL: cfg.LOG_LEVEL ?? defaultLogLevel(env), dbName: `${cfg.DB_NAME_PREFIX}flights` };
 }

@@ -102,7 +102,11 @@ export function initModels(sequelize: Sequelize): Models {
     options('flights'),
   );
   Flight.belongsTo(Airplane, { foreignKey: 'airplaneId', as: 'airplane' });
-  Flight.belongsTo(Airport, { foreignKey: 'departureAirportCode', targetKey: 'code', as: 'departureAirport' });
+  Flight.belongsTo(Airport, {
+    foreignKey: 'departureAirportCode',
+    targetKey: 'code',
+    as: 'departureAirport',
+  });
   Flight.belongsTo(Airport, { foreignKey: 'arrivalAirportCode', targetKey: 'code', as: 'arrivalAirport' });
   return { City, Airport, Airplane, Flight };
 }

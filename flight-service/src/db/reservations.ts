@@ -44,13 +44,19 @@ async function findReservation(
 /** What a repeated PUT for a booking that already has a row answers. */
 function existingOutcome(existing: Reservation, flightId: number, seats: number): ReserveOutcome {
   if (existing.flightId !== flightId) {
-    throw problem409('booking-on-other-flight', `Booking ${existing.bookingId} holds seats on another flight`);
+    throw problem409(
+      'booking-on-other-flight',
+      `Booking ${existing.bookingId} holds seats on another flight`,
+    );
   }
   if (existing.status === 'RELEASED') {
     throw problem409('reservation-released', `The reservation of booking ${existing.bookingId} was released`);
   }
   if (existing.seats !== seats) {
-    throw problem409('reservation-mismatch', `Booking ${existing.bookingId} already holds ${existing.seats} seats`);
+    throw problem409(
+      'reservation-mismatch',
+      `Booking ${existing.bookingId} already holds ${existing.seats} seats`,
+    );
   }
   return { created: false, reservation: existing };
 }
@@ -79,7 +85,8 @@ export async function reserveSeats(
       );
       if (!flight) throw notFound(`Flight ${flightId} does not exist`);
       const refusal = reservationRefusal(flight, seats, now());
-      if (refusal === 'departed') throw problem409('flight-departed', `Flight ${flightId} has already departed`);
+      if (refusal === 'departed')
+        throw problem409('flight-departed', `Flight ${flightId} has already departed`);
       if (refusal === 'not-enough-seats') {
         throw problem409('not-enough-seats', `Flight ${flightId} has ${flight.availableSeats} seats left`);
       }
@@ -144,7 +151,11 @@ export async function releaseSeats(
 }
 
 /** Seats currently held on a flight (for the invariant availableSeats + held = totalSeats). */
-export async function heldSeats(sequelize: Sequelize, flightId: number, transaction?: Transaction): Promise<number> {
+export async function heldSeats(
+  sequelize: Sequelize,
+  flightId: number,
+  transaction?: Transaction,
+): Promise<number> {
   const [row] = await sequelize.query<{ held: string | number | null }>(
     "SELECT SUM(seats) AS held FROM seat_reservations WHERE flightId = ? AND status = 'HELD'",
     { replacements: [flightId], type: QueryTypes.SELECT, transaction },

@@ -18,7 +18,10 @@ export function flightRuleErrors(f: FlightShape, airplaneCapacity: number): Fiel
     errors.push({ path: 'arrivalTime', message: 'must be after departureTime' });
   }
   if (f.totalSeats > airplaneCapacity) {
-    errors.push({ path: 'totalSeats', message: `must not exceed the airplane's capacity (${airplaneCapacity})` });
+    errors.push({
+      path: 'totalSeats',
+      message: `must not exceed the airplane's capacity (${airplaneCapacity})`,
+    });
   }
   return errors;
 }

@@ -17,8 +17,10 @@ export interface CrudSpec<M extends Model, C extends z.ZodType, P extends z.ZodT
   referencedBy: string;
 }
 
-const isUniqueViolation = (err: unknown) => (err as { name?: string }).name === 'SequelizeUniqueConstraintError';
-const isReferenced = (err: unknown) => (err as { name?: string }).name === 'SequelizeForeignKeyConstraintError';
+const isUniqueViolation = (err: unknown) =>
+  (err as { name?: string }).name === 'SequelizeUniqueConstraintError';
+const isReferenced = (err: unknown) =>
+  (err as { name?: string }).name === 'SequelizeForeignKeyConstraintError';
 
 export function crudRoutes<M extends Model, C extends z.ZodType, P extends z.ZodType>(
   spec: CrudSpec<M, C, P>,
@@ -51,7 +53,11 @@ export function crudRoutes<M extends Model, C extends z.ZodType, P extends z.Zod
 
   router.get(path, async (req, res) => {
     const { page, limit } = validate(pagination, req.query, 'query');
-    const { rows, count } = await model.findAndCountAll({ order: [['id', 'ASC']], limit, offset: (page - 1) * limit });
+    const { rows, count } = await model.findAndCountAll({
+      order: [['id', 'ASC']],
+      limit,
+      offset: (page - 1) * limit,
+    });
     res.json({ data: rows, page, limit, total: count });
   });
 

@@ -2,7 +2,14 @@ import { Router, type Request } from 'express';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { badRequest, conflict, inTransaction, notFound, validate, type FieldError } from '@skyway/common';
 import type { Models } from '../db/models';
-import { buildSearchQuery, parseDay, parsePriceRange, parseSort, parseTrips, type FlightSearch } from '../domain/search';
+import {
+  buildSearchQuery,
+  parseDay,
+  parsePriceRange,
+  parseSort,
+  parseTrips,
+  type FlightSearch,
+} from '../domain/search';
 import { flightRuleErrors } from '../domain/rules';
 import { flightCreate, flightPatch, flightSearchQuery, idParam } from './schemas';
 
@@ -21,7 +28,8 @@ export function toFlightSearch(query: unknown): FlightSearch {
   }
   if (q.price !== undefined) {
     const range = parsePriceRange(q.price);
-    if (!range) errors.push({ path: 'price', message: 'must look like 1000-5000, 1000- or -5000 (min ≤ max)' });
+    if (!range)
+      errors.push({ path: 'price', message: 'must look like 1000-5000, 1000- or -5000 (min ≤ max)' });
     else Object.assign(search, { minPrice: range.min, maxPrice: range.max });
   }
   if (q.tripDate !== undefined) {
@@ -50,7 +58,10 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
 
   const capacityOf = async (airplaneId: number): Promise<number> => {
     const airplane = await Airplane.findByPk(airplaneId);
-    if (!airplane) throw badRequest('The body is invalid', [{ path: 'airplaneId', message: `airplane ${airplaneId} does not exist` }]);
+    if (!airplane)
+      throw badRequest('The body is invalid', [
+        { path: 'airplaneId', message: `airplane ${airplaneId} does not exist` },
+      ]);
     return airplane.capacity;
   };
 
@@ -91,7 +102,12 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
         type: QueryTypes.SELECT,
       }),
     ]);
-    res.json({ data: rows.map(plainFlight), page: q.offset / q.limit + 1, limit: q.limit, total: Number(total) });
+    res.json({
+      data: rows.map(plainFlight),
+      page: q.offset / q.limit + 1,
+      limit: q.limit,
+      total: Number(total),
+    });
   });
 
   router.get('/api/v1/flights/:id', async (req, res) => {
@@ -124,7 +140,8 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
       const errors = flightRuleErrors(next, capacity);
       if (errors.length) throw badRequest('The flight breaks a rule', errors);
       const held = flight.totalSeats - flight.availableSeats;
-      if (next.totalSeats < held) throw conflict(`${held} seats are already held; totalSeats cannot go below that`);
+      if (next.totalSeats < held)
+        throw conflict(`${held} seats are already held; totalSeats cannot go below that`);
       await flight.update({ ...changes, availableSeats: next.totalSeats - held }, { transaction });
     });
     res.json(await Flight.findByPk(id));

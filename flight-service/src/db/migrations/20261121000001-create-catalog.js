@@ -4,8 +4,16 @@
 module.exports = {
   async up(queryInterface, Sequelize) {
     const timestamps = {
-      createdAt: { type: Sequelize.DATE(3), allowNull: false, defaultValue: Sequelize.literal('CURRENT_TIMESTAMP(3)') },
-      updatedAt: { type: Sequelize.DATE(3), allowNull: false, defaultValue: Sequelize.literal('CURRENT_TIMESTAMP(3)') },
+      createdAt: {
+        type: Sequelize.DATE(3),
+        allowNull: false,
+        defaultValue: Sequelize.literal('CURRENT_TIMESTAMP(3)'),
+      },
+      updatedAt: {
+        type: Sequelize.DATE(3),
+        allowNull: false,
+        defaultValue: Sequelize.literal('CURRENT_TIMESTAMP(3)'),
+      },
     };
     await queryInterface.createTable('cities', {
       id: { type: Sequelize.INTEGER, autoIncrement: true, primaryKey: true },
@@ -69,9 +77,13 @@ module.exports = {
       'ALTER TABLE flights ADD CONSTRAINT flights_seats_check CHECK (availableSeats >= 0 AND availableSeats <= totalSeats)',
     );
     // trips (+ optional date range) is the common search; sorting by date or price within it stays indexed.
-    await queryInterface.addIndex('flights', ['departureAirportCode', 'arrivalAirportCode', 'departureTime'], {
-      name: 'flights_route_departure',
-    });
+    await queryInterface.addIndex(
+      'flights',
+      ['departureAirportCode', 'arrivalAirportCode', 'departureTime'],
+      {
+        name: 'flights_route_departure',
+      },
+    );
     await queryInterface.addIndex('flights', ['departureAirportCode', 'arrivalAirportCode', 'price'], {
       name: 'flights_route_price',
     });

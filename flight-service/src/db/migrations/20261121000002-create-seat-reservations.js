@@ -18,10 +18,20 @@ module.exports = {
       },
       seats: { type: Sequelize.INTEGER, allowNull: false },
       status: { type: Sequelize.ENUM('HELD', 'RELEASED'), allowNull: false },
-      createdAt: { type: Sequelize.DATE(3), allowNull: false, defaultValue: Sequelize.literal('CURRENT_TIMESTAMP(3)') },
-      updatedAt: { type: Sequelize.DATE(3), allowNull: false, defaultValue: Sequelize.literal('CURRENT_TIMESTAMP(3)') },
+      createdAt: {
+        type: Sequelize.DATE(3),
+        allowNull: false,
+        defaultValue: Sequelize.literal('CURRENT_TIMESTAMP(3)'),
+      },
+      updatedAt: {
+        type: Sequelize.DATE(3),
+        allowNull: false,
+        defaultValue: Sequelize.literal('CURRENT_TIMESTAMP(3)'),
+      },
     });
-    await queryInterface.addIndex('seat_reservations', ['flightId', 'status'], { name: 'seat_reservations_flight' });
+    await queryInterface.addIndex('seat_reservations', ['flightId', 'status'], {
+      name: 'seat_reservations_flight',
+    });
   },
 
   async down(queryInterface) {

@@ -2,12 +2,42 @@ import type { Airplane, Models } from '../models';
 
 /** Real airports in six Indian cities, four common airplane models, and ~50 flights over the next 30 days. */
 const CITIES: Array<{ city: string; code: string; airport: string; address: string }> = [
-  { city: 'New Delhi', code: 'DEL', airport: 'Indira Gandhi International Airport', address: 'New Delhi 110037' },
-  { city: 'Mumbai', code: 'BOM', airport: 'Chhatrapati Shivaji Maharaj International Airport', address: 'Mumbai 400099' },
-  { city: 'Bengaluru', code: 'BLR', airport: 'Kempegowda International Airport', address: 'Devanahalli, Bengaluru 560300' },
-  { city: 'Chennai', code: 'MAA', airport: 'Chennai International Airport', address: 'Meenambakkam, Chennai 600027' },
-  { city: 'Kolkata', code: 'CCU', airport: 'Netaji Subhas Chandra Bose International Airport', address: 'Kolkata 700052' },
-  { city: 'Hyderabad', code: 'HYD', airport: 'Rajiv Gandhi International Airport', address: 'Shamshabad, Hyderabad 500409' },
+  {
+    city: 'New Delhi',
+    code: 'DEL',
+    airport: 'Indira Gandhi International Airport',
+    address: 'New Delhi 110037',
+  },
+  {
+    city: 'Mumbai',
+    code: 'BOM',
+    airport: 'Chhatrapati Shivaji Maharaj International Airport',
+    address: 'Mumbai 400099',
+  },
+  {
+    city: 'Bengaluru',
+    code: 'BLR',
+    airport: 'Kempegowda International Airport',
+    address: 'Devanahalli, Bengaluru 560300',
+  },
+  {
+    city: 'Chennai',
+    code: 'MAA',
+    airport: 'Chennai International Airport',
+    address: 'Meenambakkam, Chennai 600027',
+  },
+  {
+    city: 'Kolkata',
+    code: 'CCU',
+    airport: 'Netaji Subhas Chandra Bose International Airport',
+    address: 'Kolkata 700052',
+  },
+  {
+    city: 'Hyderabad',
+    code: 'HYD',
+    airport: 'Rajiv Gandhi International Airport',
+    address: 'Shamshabad, Hyderabad 500409',
+  },
 ];
 
 const AIRPLANES = [
@@ -71,5 +101,10 @@ export async function seedDemoData(models: Models, now = new Date()) {
     };
   });
   await Flight.bulkCreate(flights);
-  return { cities: CITIES.length, airports: CITIES.length, airplanes: AIRPLANES.length, flights: FLIGHT_COUNT };
+  return {
+    cities: CITIES.length,
+    airports: CITIES.length,
+    airplanes: AIRPLANES.length,
+    flights: FLIGHT_COUNT,
+  };
 }

@@ -1,0 +1,116 @@
+import { createFlight, INTERNAL, seatLedger, startHarness, type FlightServiceHarness } from './support';
+
+let h: FlightServiceHarness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+const reserve = (flightId: number, bookingId: number, seats = 1) =>
+  h.http.put(`/internal/v1/flights/${flightId}/reservations/${bookingId}`).set(INTERNAL).send({ seats });
+const release = (flightId: number, bookingId: number) =>
+  h.http.delete(`/internal/v1/flights/${flightId}/reservations/${bookingId}`).set(INTERNAL);
+
+const countBy = (statuses: number[]) =>
+  statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
+
+describe('seat reservations under concurrency (checked in the tables)', () => {
+  test('when 100 clients race for a 10-seat flight, exactly 10 get a seat and none is oversold', async () => {
+    const flight = await createFlight(h, { totalSeats: 10 });
+    const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => reserve(flight.id, 1000 + i)));
+    const statuses = countBy(responses.map((r) => r.status));
+    expect(statuses).toEqual({ 201: 10, 409: 90 });
+    const refused = responses.find((r) => r.status === 409);
+    expect(refused?.body.type).toBe('urn:skyway:problem:not-enough-seats');
+    expect(refused?.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(await seatLedger(h.db, flight.id)).toEqual({ available: 0, total: 10, held: 10 });
+  });
+
+  test('when the same booking is reserved 20 times at once, seats are decremented once', async () => {
+    const flight = await createFlight(h, { totalSeats: 50 });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => reserve(flight.id, 555, 3)));
+    expect(countBy(responses.map((r) => r.status))).toEqual({ 201: 1, 200: 19 });
+    for (const r of responses)
+      expect(r.body).toEqual({ bookingId: 555, flightId: flight.id, seats: 3, status: 'HELD' });
+    expect(await seatLedger(h.db, flight.id)).toEqual({ available: 47, total: 50, held: 3 });
+  });
+
+  test('when the same booking is released 20 times at once, its seats come back once', async () => {
+    const flight = await createFlight(h, { totalSeats: 50 });
+    await reserve(flight.id, 777, 4).expect(201);
+    const responses = await Promise.all(Array.from({ length: 20 }, () => release(flight.id, 777)));
+    expect(responses.every((r) => r.status === 200 && r.body.status === 'RELEASED')).toBe(true);
+    expect(await seatLedger(h.db, flight.id)).toEqual({ available: 50, total: 50, held: 0 });
+  });
+
+  test('a storm of 500 mixed reserve/release calls on 3 flights keeps available + held = total', async () => {
+    const flights = await Promise.all([20, 30, 40].map((totalSeats) => createFlight(h, { totalSeats })));
+    // 120 bookings, each tied to one flight; every third call releases a booking that may or may not hold seats yet.
+    const calls = Array.from({ length: 500 }, (_, i) => {
+      const bookingId = 10_000 + (i % 120);
+      const flightId = flights[bookingId % 3].id;
+      return i % 3 === 2 ? release(flightId, bookingId) : reserve(flightId, bookingId, 1 + (bookingId % 3));
+    });
+    const statuses = countBy((await Promise.all(calls)).map((r) => r.status));
+    expect(Object.keys(statuses).every((s) => ['200', '201', '204', '409'].includes(s))).toBe(true);
+    expect(statuses[201]).toBeGreaterThan(0);
+    expect(statuses[409]).toBeGreaterThan(0);
+    for (const flight of flights) {
+      const ledger = await seatLedger(h.db, flight.id);
+      expect(ledger.available).toBeGreaterThanOrEqual(0);
+      expect(ledger.available + ledger.held).toBe(ledger.total);
+    }
+  });
+});
+
+describe('seat reservation rules', () => {
+  test('a release that comes before the reserve leaves a tombstone: the late reserve is refused', async () => {
+    const flight = await createFlight(h, { totalSeats: 5 });
+    await release(flight.id, 4242).expect(204);
+    const late = await reserve(flight.id, 4242).expect(409);
+    expect(late.body.type).toBe('urn:skyway:problem:reservation-released');
+    expect(await seatLedger(h.db, flight.id)).toEqual({ available: 5, total: 5, held: 0 });
+  });
+
+  test('a booking cannot be re-reserved after release, nor with another seat count', async () => {
+    const flight = await createFlight(h, { totalSeats: 5 });
+    await reserve(flight.id, 99, 2).expect(201);
+    expect((await reserve(flight.id, 99, 3).expect(409)).body.type).toBe(
+      'urn:skyway:problem:reservation-mismatch',
+    );
+    await release(flight.id, 99).expect(200);
+    await reserve(flight.id, 99, 2).expect(409);
+    expect(await seatLedger(h.db, flight.id)).toEqual({ available: 5, total: 5, held: 0 });
+  });
+
+  test('a departed flight cannot be reserved', async () => {
+    const past = new Date(Date.now() - 86_400_000);
+    const flight = await createFlight(h, {
+      departureTime: past.toISOString(),
+      arrivalTime: new Date(past.getTime() + 3_600_000).toISOString(),
+    });
+    const res = await reserve(flight.id, 31337).expect(409);
+    expect(res.body.type).toBe('urn:skyway:problem:flight-departed');
+  });
+
+  test('an unknown flight is 404; a release on an unknown flight is a no-op', async () => {
+    await reserve(987654, 1).expect(404);
+    await release(987654, 1).expect(204);
+  });
+
+  test('bad reservation input is a 400 naming the field', async () => {
+    const flight = await createFlight(h);
+    for (const seats of [0, -1, 1.5, '2', 1e300, null]) {
+      const res = await reserve(flight.id, 5, seats as number).expect(400);
+      expect(res.body.errors[0].path).toBe('seats');
+    }
+    const badId = await h.http
+      .put(`/internal/v1/flights/${flight.id}/reservations/abc`)
+      .set(INTERNAL)
+      .send({ seats: 1 });
+    expect(badId.status).toBe(400);
+    expect(badId.body.errors[0].path).toBe('bookingId');
+  });
+});
