@@ -1,0 +1,151 @@
+import path from 'node:path';
+import express, { Router, type RequestHandler } from 'express';
+import cors from 'cors';
+import helmet from 'helmet';
+import type { Sequelize } from 'sequelize';
+import {
+  apiDocsRoutes,
+  errorHandler,
+  healthRoutes,
+  notFoundHandler,
+  requestId,
+  type Logger,
+} from '@skyway/common';
+import type { GatewayConfig } from './config';
+import { TokenService } from './domain/tokens';
+import type { UserDirectory } from './domain/users';
+import { authRoutes } from './http/auth';
+import { serviceHealthRoute } from './http/health';
+import { catalogAccess, readCaller, requireUser } from './http/identity';
+import { limitProxiedBody, proxyTo, stripForgeableHeaders } from './http/proxy';
+import { clientKey, createLimiter, ipKey, type RedisCommander } from './http/rate-limit';
+
+// The YAML stays in src/ (tsc does not copy it); this resolves from both src/ and dist/.
+export const OPENAPI_PATH = path.join(__dirname, '..', 'src', 'http', 'openapi.yaml');
+
+/** Paths the services serve themselves; matched on whole segments so `/api/v1/flightsX` is not proxied. */
+const CATALOG_PATH = /^\/api\/v1\/(cities|airports|airplanes|flights)(\/|$)/;
+const BOOKING_PATH = /^\/api\/v1\/(bookings|payments)(\/|$)/;
+/** `.`/`..` segments, raw or percent-encoded: never forwarded, so no path can climb into /internal upstream. */
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|\?|$)/i;
+
+const HEALTH_TIMEOUT_MS = 2000;
+
+export type GatewayAppConfig = Pick<
+  GatewayConfig,
+  | 'INTERNAL_TOKEN'
+  | 'JWT_SECRET'
+  | 'JWT_EXPIRES_IN'
+  | 'RATE_LIMIT_MAX'
+  | 'RATE_LIMIT_WINDOW_MS'
+  | 'SIGNIN_RATE_LIMIT_MAX'
+  | 'REDIS_KEY_PREFIX'
+  | 'UPSTREAM_TIMEOUT_MS'
+  | 'FLIGHT_SERVICE_URL'
+  | 'BOOKING_SERVICE_URL'
+  | 'NOTIFICATION_SERVICE_URL'
+  | 'CORS_ORIGINS'
+  | 'TRUST_PROXY'
+>;
+
+export interface GatewayAppDeps {
+  config: GatewayAppConfig;
+  logger: Logger;
+  sequelize: Sequelize;
+  users: UserDirectory;
+  /** A connected Redis client: the rate-limit counters then live there, shared by every replica. */
+  redis?: RedisCommander;
+}
+
+/** Runs `handlers` only for requests whose path matches, leaving `req.url` whole for the proxy. */
+function forPaths(pattern: RegExp, ...handlers: RequestHandler[]): RequestHandler {
+  const router = Router();
+  router.use(handlers);
+  return (req, res, next) => {
+    if (!pattern.test(req.path) || DOT_SEGMENT.test(req.originalUrl)) return next();
+    router(req, res, next);
+  };
+}
+
+export function buildApp({ config, logger, sequelize, users, redis }: GatewayAppDeps): express.Express {
+  const tokens = new TokenService(config.JWT_SECRET, config.JWT_EXPIRES_IN);
+  const limiterBase = {
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    redis,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    logger,
+  };
+  const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, internalToken: config.INTERNAL_TOKEN, logger };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.TRUST_PROXY);
+  app.use(requestId);
+  app.use(stripForgeableHeaders);
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: config.CORS_ORIGINS,
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      exposedHeaders: [
+        'X-Request-Id',
+        'RateLimit',
+        'RateLimit-Policy',
+        'Retry-After',
+        'Idempotent-Replayed',
+        'Location',
+      ],
+      maxAge: 600,
+    }),
+  );
+
+  // Health and docs come before the limiter: probes must never be throttled.
+  const readiness: Record<string, () => Promise<unknown>> = { database: () => sequelize.query('SELECT 1') };
+  if (redis) readiness.redis = () => redis.sendCommand(['PING']);
+  app.use(healthRoutes(readiness));
+  app.use(
+    serviceHealthRoute({
+      services: {
+        'flight-service': config.FLIGHT_SERVICE_URL,
+        'booking-service': config.BOOKING_SERVICE_URL,
+        'notification-service': config.NOTIFICATION_SERVICE_URL,
+      },
+      internalToken: config.INTERNAL_TOKEN,
+      timeoutMs: Math.min(HEALTH_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS),
+    }),
+  );
+  app.use(apiDocsRoutes(OPENAPI_PATH));
+
+  app.use(readCaller(tokens));
+  app.use(createLimiter({ ...limiterBase, name: 'api', limit: config.RATE_LIMIT_MAX, keyOf: clientKey }));
+
+  const signinLimiter = createLimiter({
+    ...limiterBase,
+    name: 'signin',
+    limit: config.SIGNIN_RATE_LIMIT_MAX,
+    keyOf: ipKey,
+  });
+  app.use(authRoutes({ users, tokens, signinLimiter }));
+
+  app.use(
+    forPaths(
+      CATALOG_PATH,
+      catalogAccess,
+      limitProxiedBody,
+      proxyTo({ ...upstream, name: 'flight-service', targets: config.FLIGHT_SERVICE_URL }),
+    ),
+  );
+  app.use(
+    forPaths(
+      BOOKING_PATH,
+      requireUser,
+      limitProxiedBody,
+      proxyTo({ ...upstream, name: 'booking-service', targets: config.BOOKING_SERVICE_URL }),
+    ),
+  );
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,101 @@
+import path from 'node:path';
+import { createClient } from 'redis';
+import {
+  bootstrapDatabase,
+  closeServer,
+  createLogger,
+  createSequelize,
+  devSecretsInUse,
+  listen,
+  listeningPort,
+  loadDotenv,
+  onShutdown,
+  runMain,
+  type Logger,
+  type RunningService,
+} from '@skyway/common';
+import { buildApp } from './app';
+import { DEV_ADMIN_PASSWORD, DEV_SECRETS, loadConfig } from './config';
+import { initModels } from './db/models';
+import { UserDirectory } from './domain/users';
+
+export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
+
+/**
+ * Connects to Redis, refusing to start when it cannot be reached (a misconfigured REDIS_URL should be
+ * loud). Later outages reconnect in the background; meanwhile commands fail fast instead of queueing,
+ * so the limiter lets requests through rather than hanging them.
+ */
+async function connectRedis(url: string, logger: Logger) {
+  let connected = false;
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 3000,
+      reconnectStrategy: (retries, cause) => (connected ? Math.min(100 * 2 ** retries, 3000) : cause),
+    },
+  });
+  let lastLogged = 0;
+  client.on('error', (err: Error) => {
+    if (!connected || Date.now() - lastLogged < 10_000) return;
+    lastLogged = Date.now();
+    logger.warn('redis unavailable; rate limits are not enforced until it is back', { error: err.message });
+  });
+  client.on('ready', () => {
+    if (connected) logger.info('redis connection restored');
+  });
+  await client.connect();
+  connected = true;
+  return client;
+}
+
+/** Starts the gateway: config, database bootstrap, admin user, Redis (when configured), HTTP. */
+export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
+  const config = loadConfig(env);
+  const logger = createLogger('api-gateway', config.LOG_LEVEL);
+  for (const name of devSecretsInUse(config, DEV_SECRETS)) {
+    if (name === 'ADMIN_PASSWORD') continue;
+    logger.warn(`${name} is the development default; set it before exposing this service`);
+  }
+  const sequelize = createSequelize(config, config.dbName, { poolMax: config.DB_POOL_MAX });
+  let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
+  try {
+    if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, MIGRATIONS_DIR, logger);
+    const users = new UserDirectory(initModels(sequelize).User, config.BCRYPT_ROUNDS);
+    const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    if (admin !== 'kept') logger.info(`admin user ${admin}`, { email: config.ADMIN_EMAIL });
+    if (config.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD && admin === 'created') {
+      logger.warn(
+        `admin user ${config.ADMIN_EMAIL} created with the development password "${DEV_ADMIN_PASSWORD}"; set ADMIN_PASSWORD`,
+      );
+    }
+    if (config.REDIS_URL) redis = await connectRedis(config.REDIS_URL, logger);
+    const app = buildApp({ config, logger, sequelize, users, redis });
+    const server = await listen(app, config.GATEWAY_PORT);
+    const port = listeningPort(server);
+    logger.info('api-gateway listening', { port, rateLimitStore: redis ? 'redis' : 'memory' });
+    return {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      server,
+      async close() {
+        await closeServer(server);
+        redis?.destroy();
+        await sequelize.close();
+      },
+    };
+  } catch (err) {
+    redis?.destroy();
+    await sequelize.close();
+    throw err;
+  }
+}
+
+if (require.main === module) {
+  runMain('api-gateway', async () => {
+    loadDotenv();
+    const running = await startApiGateway();
+    onShutdown(createLogger('api-gateway', 'info'), [() => running.close()]);
+  });
+}

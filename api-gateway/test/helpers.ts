@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import jwt from 'jsonwebtoken';
+import { dropDatabase, type RunningService } from '@skyway/common';
+import { testDbServer, uniquePrefix } from '@skyway/common/testing';
+import { startApiGateway } from '../src/main';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/domain/tokens';
+
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789-abcdefghijklmnop';
+export const TEST_INTERNAL_TOKEN = 'test-internal-token-for-the-gateway';
+export const ADMIN = { email: 'root@skyway.test', password: 'admin-password-123' };
+
+/** What the echo upstream saw. */
+export interface Echoed {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface TestServer {
+  url: string;
+  /** Requests it received, in order. */
+  received: Echoed[];
+  close(): Promise<void>;
+}
+
+function serve(handler: http.RequestListener): Promise<{ server: http.Server; url: string }> {
+  const server = http.createServer(handler);
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    });
+  });
+}
+
+function stop(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A real upstream that answers every request with what it received (and `/ready` with 200). */
+export async function startEchoUpstream(): Promise<TestServer> {
+  const received: Echoed[] = [];
+  const { server, url } = await serve((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const echoed: Echoed = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: raw.toString('utf8'),
+        bytes: raw.length,
+        sha256: createHash('sha256').update(raw).digest('hex'),
+      };
+      received.push(echoed);
+      const status = req.url === '/ready' ? 200 : Number(req.headers['x-echo-status'] ?? 200);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-request-id': String(req.headers['x-request-id']),
+      });
+      res.end(JSON.stringify(req.url === '/ready' ? { status: 'ok', checks: { database: 'ok' } } : echoed));
+    });
+  });
+  return { url, received, close: () => stop(server) };
+}
+
+/** An upstream that accepts connections and reads requests but never answers. */
+export async function startHangingUpstream(): Promise<TestServer> {
+  const received: Echoed[] = [];
+  const { server, url } = await serve((req) => {
+    received.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: '',
+      bytes: 0,
+      sha256: '',
+    });
+    req.resume();
+  });
+  return { url, received, close: () => stop(server) };
+}
+
+/** A URL nothing listens on (the port was just released), so connecting is refused. */
+export async function refusedUrl(): Promise<string> {
+  const { server, url } = await serve(() => undefined);
+  await stop(server);
+  return url;
+}
+
+export interface TestGateway extends RunningService {
+  prefix: string;
+}
+
+/** Starts a real gateway (own database, migrations, admin) with test settings plus `env`. */
+export async function startTestGateway(env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
+  const prefix = env.DB_NAME_PREFIX ?? uniquePrefix('gw');
+  const running = await startApiGateway({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    GATEWAY_PORT: '0',
+    DB_NAME_PREFIX: prefix,
+    JWT_SECRET: TEST_JWT_SECRET,
+    INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    BCRYPT_ROUNDS: '10',
+    ...testDbEnv(),
+    ...env,
+  });
+  return { ...running, close: () => running.close(), prefix };
+}
+
+function testDbEnv(): NodeJS.ProcessEnv {
+  const db = testDbServer();
+  return {
+    DB_HOST: db.DB_HOST,
+    DB_PORT: String(db.DB_PORT),
+    DB_USER: db.DB_USER,
+    DB_PASSWORD: db.DB_PASSWORD,
+  };
+}
+
+export async function dropGatewayDatabase(prefix: string): Promise<void> {
+  await dropDatabase(testDbServer(), `${prefix}gateway`);
+}
+
+/** A token as the gateway would issue it, with claims overridable to forge bad ones. */
+export function mintToken(
+  claims: { sub?: string; role?: string; email?: string; [k: string]: unknown } = {},
+  opts: { secret?: string; expiresIn?: number; issuer?: string; audience?: string } = {},
+): string {
+  const { sub = '41', ...rest } = claims;
+  return jwt.sign(
+    { role: 'customer', email: `user${sub}@skyway.test`, ...rest },
+    opts.secret ?? TEST_JWT_SECRET,
+    {
+      algorithm: 'HS256',
+      subject: sub,
+      ...('exp' in rest ? {} : { expiresIn: opts.expiresIn ?? 600 }),
+      issuer: opts.issuer ?? TOKEN_ISSUER,
+      audience: opts.audience ?? TOKEN_AUDIENCE,
+    },
+  );
+}
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
