@@ -1,0 +1,135 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { z } from 'zod';
+import { createServiceClient, type Logger } from '@skyway/common';
+
+/** The fields of flight-service's flight that a booking needs. */
+const flightSchema = z.object({
+  id: z.number().int().positive(),
+  flightNumber: z.string(),
+  departureAirportCode: z.string(),
+  arrivalAirportCode: z.string(),
+  departureTime: z.string().transform((s) => new Date(s)),
+  price: z.number().int().nonnegative(),
+  availableSeats: z.number().int().nonnegative(),
+});
+export type FlightSummary = z.infer<typeof flightSchema>;
+
+const problemSchema = z.object({ type: z.string().optional(), detail: z.string().optional() }).passthrough();
+
+/** A final answer from flight-service, or none at all. */
+export type CallResult =
+  | { kind: 'answered'; status: number; data: unknown; ambiguous: boolean }
+  | { kind: 'unreachable'; ambiguous: boolean; reason: string };
+
+export type HoldOutcome =
+  | { kind: 'held' }
+  /** Refused for good (unknown flight, no seats, departed, released); `ambiguous` if an earlier attempt may have held seats. */
+  | { kind: 'refused'; status: number; type?: string; detail?: string; ambiguous: boolean }
+  | { kind: 'unreachable'; ambiguous: boolean };
+
+export interface FlightClientOptions {
+  baseUrls: string[];
+  internalToken: string;
+  timeoutMs: number;
+  attempts: number;
+  logger: Logger;
+  /** First back-off delay; doubled per attempt, with jitter. */
+  backoffMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * flight-service as booking-service uses it. Calls that are safe to repeat (GET, the idempotent PUT and
+ * DELETE) are retried on timeouts, 5xx and unreachable replicas with a bounded number of attempts; a
+ * refused connection costs milliseconds, so a dead flight-service is reported within a second or so.
+ */
+export class FlightClient {
+  private readonly http: AxiosInstance;
+
+  constructor(private readonly opts: FlightClientOptions) {
+    this.http = createServiceClient({
+      baseUrls: opts.baseUrls,
+      internalToken: opts.internalToken,
+      timeoutMs: opts.timeoutMs,
+    });
+  }
+
+  /** Runs `call` until it gets a non-5xx answer or the attempts run out. */
+  async callWithRetry(call: () => Promise<AxiosResponse>, what: string): Promise<CallResult> {
+    let ambiguous = false;
+    let last: CallResult = { kind: 'unreachable', ambiguous, reason: 'not attempted' };
+    for (let attempt = 1; attempt <= this.opts.attempts; attempt++) {
+      if (attempt > 1) {
+        const base = (this.opts.backoffMs ?? 100) * 2 ** (attempt - 2);
+        await sleep(base / 2 + Math.random() * base);
+      }
+      try {
+        const res = await call();
+        if (res.status < 500) return { kind: 'answered', status: res.status, data: res.data, ambiguous };
+        // A 5xx may come after the write committed (e.g. a proxy timing out), so the outcome is unknown.
+        ambiguous = true;
+        last = { kind: 'answered', status: res.status, data: res.data, ambiguous };
+      } catch (err) {
+        if (!axios.isAxiosError(err) || err.response) throw err;
+        // A refused connection never reached flight-service; anything else (reset, timeout) might have.
+        if (err.code !== 'ECONNREFUSED') ambiguous = true;
+        last = { kind: 'unreachable', ambiguous, reason: err.code ?? err.message };
+      }
+      this.opts.logger.warn('flight-service call failed', {
+        what,
+        attempt,
+        outcome: last.kind === 'answered' ? last.status : last.reason,
+      });
+    }
+    return { ...last, ambiguous };
+  }
+
+  /** The flight, `undefined` when flight-service says it does not exist; throws FlightServiceDown otherwise. */
+  async getFlight(flightId: number): Promise<FlightSummary | undefined> {
+    const r = await this.callWithRetry(() => this.http.get(`/api/v1/flights/${flightId}`), 'get flight');
+    if (r.kind === 'unreachable') throw new FlightServiceDown(`flight-service is unreachable (${r.reason})`);
+    if (r.status === 404) return undefined;
+    if (r.status !== 200)
+      throw new FlightServiceDown(`flight-service answered ${r.status} to a flight lookup`);
+    const parsed = flightSchema.safeParse(r.data);
+    if (!parsed.success)
+      throw new FlightServiceDown('flight-service sent a flight booking-service cannot read');
+    return parsed.data;
+  }
+
+  /** Holds seats for a booking with the idempotent PUT. */
+  async holdSeats(flightId: number, bookingId: number, seats: number): Promise<HoldOutcome> {
+    const r = await this.callWithRetry(
+      () => this.http.put(`/internal/v1/flights/${flightId}/reservations/${bookingId}`, { seats }),
+      'hold seats',
+    );
+    if (r.kind === 'unreachable') return { kind: 'unreachable', ambiguous: r.ambiguous };
+    if (r.status === 200 || r.status === 201) return { kind: 'held' };
+    if (r.status >= 500) return { kind: 'unreachable', ambiguous: true };
+    const p = problemSchema.safeParse(r.data);
+    return {
+      kind: 'refused',
+      status: r.status,
+      type: p.success ? p.data.type : undefined,
+      detail: p.success ? p.data.detail : undefined,
+      ambiguous: r.ambiguous,
+    };
+  }
+
+  /** Releases a booking's seats; true once flight-service confirmed nothing is held for it any more. */
+  async releaseSeats(flightId: number, bookingId: number): Promise<boolean> {
+    const r = await this.callWithRetry(
+      () => this.http.delete(`/internal/v1/flights/${flightId}/reservations/${bookingId}`),
+      'release seats',
+    );
+    if (r.kind === 'unreachable') return false;
+    // 404: the flight itself is gone, so nothing can be held on it.
+    return r.status === 200 || r.status === 204 || r.status === 404;
+  }
+}
+
+/** flight-service could not give an answer (unreachable, timing out, or failing). */
+export class FlightServiceDown extends Error {
+  override name = 'FlightServiceDown';
+}

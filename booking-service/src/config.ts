@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import cron from 'node-cron';
+import {
+  baseEnvShape,
+  DEFAULT_PORTS,
+  defaultLogLevel,
+  envBool,
+  envInt,
+  envString,
+  envUrlList,
+  localUrl,
+  parseConfig,
+} from '@skyway/common';
+
+const cronExpression = (def: string) =>
+  envString(def).pipe(z.string().refine((s) => cron.validate(s), 'must be a valid cron expression'));
+
+const schema = z.object({
+  ...baseEnvShape,
+  BOOKING_SERVICE_PORT: envInt(DEFAULT_PORTS.booking, 0, 65535),
+  FLIGHT_SERVICE_URL: envUrlList(localUrl(DEFAULT_PORTS.flight)),
+  MIGRATE_ON_START: envBool(true),
+  DB_POOL_MAX: envInt(20, 2, 500),
+  BOOKING_TTL_SECONDS: envInt(600, 1, 7 * 24 * 3600),
+  SWEEPER_CRON: cronExpression('*/30 * * * * *'),
+  SWEEPER_BATCH_SIZE: envInt(50, 1, 1000),
+  /** How long a sweeper or canceller owns a pending seat release before another may retry it. */
+  RELEASE_RETRY_SECONDS: envInt(30, 1, 3600),
+  /** How long a payment may stay PENDING past expiresAt before the sweeper may expire it. */
+  PAYMENT_TIMEOUT_SECONDS: envInt(30, 1, 3600),
+  /** Attempts per flight-service call that may be retried (timeouts, 5xx, unreachable). */
+  FLIGHT_CALL_ATTEMPTS: envInt(3, 1, 10),
+  AMQP_URL: envString('amqp://guest:guest@127.0.0.1:5672').pipe(
+    z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL'),
+  ),
+  AMQP_NAME_PREFIX: envString('').pipe(
+    z.string().regex(/^[A-Za-z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"'),
+  ),
+  OUTBOX_RELAY_INTERVAL_MS: envInt(1000, 10, 600000),
+  OUTBOX_BATCH_SIZE: envInt(100, 1, 1000),
+  /** Idempotency keys are kept at least this long (the contract asks for 24 h at least). */
+  IDEMPOTENCY_KEY_TTL_HOURS: envInt(24, 24, 24 * 365),
+  /** When expired idempotency keys and old published outbox rows are purged. */
+  PURGE_CRON: cronExpression('0 17 * * * *'),
+  /** Published outbox rows are kept this long for inspection, then purged. */
+  OUTBOX_RETENTION_HOURS: envInt(168, 1, 24 * 365),
+});
+
+export type BookingConfig = Omit<z.infer<typeof schema>, 'LOG_LEVEL'> & { LOG_LEVEL: string; dbName: string };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BookingConfig {
+  const cfg = parseConfig(schema, {
+    MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true',
+    ...env,
+  });
+  return {
+    ...cfg,
+    LOG_LEVEL: cfg.LOG_LEVEL ?? defaultLogLevel(env),
+    dbName: `${cfg.DB_NAME_PREFIX}bookings`,
+  };
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { BookingEvent, BookingEventType } from '@skyway/common';
+
+export type BookingStatus = 'INITIATED' | 'PENDING' | 'BOOKED' | 'CANCELLED';
+
+/**
+ * USER and EXPIRED are the contract's reasons. RESERVATION_FAILED marks a booking the saga gave up on
+ * (flight-service refused or could not be reached); such bookings are internal records only: the client
+ * got an error, never the booking, and they are left out of every user-facing read.
+ */
+export type CancelReason = 'USER' | 'EXPIRED' | 'RESERVATION_FAILED';
+export const RESERVATION_FAILED: CancelReason = 'RESERVATION_FAILED';
+
+/**
+ * The seat hold at flight-service, tracked apart from the status: HOLDING while the PUT is undecided,
+ * HELD once it succeeded, RELEASING after a cancellation until flight-service confirmed the release,
+ * RELEASED when nothing is held any more.
+ */
+export type SeatsState = 'HOLDING' | 'HELD' | 'RELEASING' | 'RELEASED';
+
+/** The booking fields the rules and the events need (a plain shape, no ORM). */
+export interface BookingRecord {
+  id: number;
+  flightId: number;
+  userId: number;
+  userEmail: string;
+  flightNumber: string;
+  departureAirportCode: string;
+  arrivalAirportCode: string;
+  departureTime: Date;
+  noOfSeats: number;
+  totalCost: number;
+  status: BookingStatus;
+  cancelReason: CancelReason | null;
+  seatsState: SeatsState;
+  expiresAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What clients see (contract: Booking). */
+export interface BookingView {
+  id: number;
+  flightId: number;
+  userId: number;
+  noOfSeats: number;
+  totalCost: number;
+  status: BookingStatus;
+  cancelReason: CancelReason | null;
+  expiresAt: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toBookingView(b: BookingRecord): BookingView {
+  return {
+    id: b.id,
+    flightId: b.flightId,
+    userId: b.userId,
+    noOfSeats: b.noOfSeats,
+    totalCost: b.totalCost,
+    status: b.status,
+    cancelReason: b.cancelReason,
+    expiresAt: b.expiresAt.toISOString(),
+    createdAt: b.createdAt.toISOString(),
+    updatedAt: b.updatedAt.toISOString(),
+  };
+}
+
+export const totalCostOf = (price: number, noOfSeats: number) => price * noOfSeats;
+
+export const expiresAtFrom = (now: Date, ttlSeconds: number) => new Date(now.getTime() + ttlSeconds * 1000);
+
+/** Why a payment for this booking cannot start now, or undefined when it may. */
+export type PaymentRefusal = 'already-booked' | 'in-progress' | 'cancelled' | 'expired' | 'wrong-amount';
+
+export function paymentRefusal(b: BookingRecord, amount: number, now: Date): PaymentRefusal | undefined {
+  if (b.status === 'BOOKED') return 'already-booked';
+  if (b.status === 'PENDING') return 'in-progress';
+  if (b.status === 'CANCELLED') return 'cancelled';
+  if (b.expiresAt.getTime() <= now.getTime()) return 'expired';
+  if (amount !== b.totalCost) return 'wrong-amount';
+  return undefined;
+}
+
+/** Why a user may not cancel this booking now, or undefined when they may (a cancelled one is returned as is). */
+export type CancelRefusal = 'payment-in-progress' | 'departed';
+
+export function cancelRefusal(b: BookingRecord, now: Date): CancelRefusal | undefined {
+  if (b.status === 'PENDING') return 'payment-in-progress';
+  if (b.status === 'BOOKED' && b.departureTime.getTime() <= now.getTime()) return 'departed';
+  return undefined;
+}
+
+/** Who may read or cancel a booking: its owner, or an admin. */
+export const canSee = (b: Pick<BookingRecord, 'userId'>, who: { userId: number; role: string }) =>
+  b.userId === who.userId || who.role === 'admin';
+
+/** The event for a booking's new state (contract: Events), with the status it left. */
+export function buildEvent(
+  type: BookingEventType,
+  b: BookingRecord,
+  previousStatus: BookingStatus | undefined,
+  now: Date,
+): BookingEvent {
+  return {
+    eventId: randomUUID(),
+    type,
+    occurredAt: now.toISOString(),
+    data: {
+      bookingId: b.id,
+      userId: b.userId,
+      userEmail: b.userEmail,
+      flightId: b.flightId,
+      flightNumber: b.flightNumber,
+      departureAirportCode: b.departureAirportCode,
+      arrivalAirportCode: b.arrivalAirportCode,
+      departureTime: b.departureTime.toISOString(),
+      noOfSeats: b.noOfSeats,
+      totalCost: b.totalCost,
+      status: b.status,
+      ...(previousStatus ? { previousStatus } : {}),
+    },
+  };
+}

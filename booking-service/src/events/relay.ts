@@ -1,0 +1,206 @@
+import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Logger } from '@skyway/common';
+
+export interface OutboxRelayOptions {
+  sequelize: Sequelize;
+  logger: Logger;
+  amqpUrl: string;
+  /** The durable topic exchange (skyway.events, with the optional test prefix). */
+  exchange: string;
+  intervalMs: number;
+  batchSize: number;
+  /** How long to wait for the broker to confirm a batch before treating it as not published. */
+  confirmTimeoutMs?: number;
+}
+
+interface PendingRow {
+  id: number;
+  eventId: string;
+  type: string;
+  payload: string;
+}
+
+/**
+ * Publishes the outbox to RabbitMQ. Rows are sent in id order on one confirm channel and marked published
+ * only after the broker confirmed them; a MariaDB named lock keeps a single relay active across replicas,
+ * which is what keeps every booking's events in order (a booking's events get increasing ids because each
+ * state change locks the booking row first). The broker connection uses amqplib's recovery, so the
+ * service starts and keeps serving while RabbitMQ is down; the outbox simply waits.
+ */
+export class OutboxRelay {
+  private connection?: RecoveringChannelModel;
+  private model?: ChannelModel;
+  private channel?: ConfirmChannel;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private readonly lockName: string;
+
+  constructor(private readonly opts: OutboxRelayOptions) {
+    this.lockName = `skyway_outbox_${opts.sequelize.getDatabaseName()}`;
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.opts;
+    this.connection = await amqp.connect(this.opts.amqpUrl, {
+      timeout: 5000,
+      recovery: { waitForConnect: false, initialDelay: 200, maxDelay: 5000, maxRetries: Infinity },
+    });
+    this.connection.on('connect', (model: ChannelModel) => {
+      this.model = model;
+      logger.info('connected to RabbitMQ');
+      this.wake();
+    });
+    this.connection.on('disconnect', (err: Error) => {
+      this.model = undefined;
+      this.channel = undefined;
+      logger.warn('RabbitMQ connection lost; events wait in the outbox', { reason: err.message });
+    });
+    this.connection.on('connect-failed', (err: Error) => {
+      logger.debug('RabbitMQ not reachable yet', { reason: err.message });
+    });
+    this.connection.on('error', (err: Error) =>
+      logger.warn('RabbitMQ connection error', { reason: err.message }),
+    );
+    this.schedule();
+  }
+
+  /** True while a broker connection is up (for /ready). */
+  isConnected(): boolean {
+    return this.model !== undefined;
+  }
+
+  /** Publish soon (after a state change committed) instead of waiting for the next tick. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), 0);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), this.opts.intervalMs);
+  }
+
+  private tick(): void {
+    if (this.running || this.stopped) return;
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          while ((await this.publishBatch()) === this.opts.batchSize && !this.stopped);
+        } catch (err) {
+          this.opts.logger.warn('outbox relay cycle failed', { reason: (err as Error).message });
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = undefined;
+      this.schedule();
+    });
+  }
+
+  private async ensureChannel(): Promise<ConfirmChannel | undefined> {
+    if (this.channel) return this.channel;
+    const model = this.model;
+    if (!model) return undefined;
+    const ch = await model.createConfirmChannel();
+    ch.on('error', (err: Error) => this.opts.logger.warn('RabbitMQ channel error', { reason: err.message }));
+    ch.on('close', () => {
+      if (this.channel === ch) this.channel = undefined;
+    });
+    await ch.assertExchange(this.opts.exchange, 'topic', { durable: true });
+    this.channel = ch;
+    return ch;
+  }
+
+  /**
+   * One batch: takes the relay lock (or returns 0 when another replica holds it), publishes the oldest
+   * unpublished rows and marks the confirmed ones. Returns how many rows were published.
+   */
+  async publishBatch(): Promise<number> {
+    const channel = await this.ensureChannel();
+    if (!channel) return 0;
+    const { sequelize } = this.opts;
+    // The transaction only pins one pooled connection: GET_LOCK belongs to a connection.
+    return sequelize.transaction(async (transaction) => {
+      const [lock] = await sequelize.query<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', {
+        replacements: [this.lockName],
+        type: QueryTypes.SELECT,
+        transaction,
+      });
+      if (lock?.got !== 1) return 0;
+      try {
+        const rows = await sequelize.query<PendingRow>(
+          `SELECT id, event_id AS eventId, type, payload FROM outbox_events
+            WHERE published_at IS NULL ORDER BY id LIMIT :limit`,
+          { replacements: { limit: this.opts.batchSize }, type: QueryTypes.SELECT, transaction },
+        );
+        if (rows.length === 0) return 0;
+        const confirmed = await this.publish(channel, rows);
+        if (confirmed.length > 0) {
+          // Outside the pinned transaction: a confirmed publish is recorded at once.
+          await sequelize.query('UPDATE outbox_events SET published_at = :now WHERE id IN (:ids)', {
+            replacements: { now: new Date(), ids: confirmed },
+          });
+        }
+        if (confirmed.length < rows.length) throw new Error('the broker did not confirm every event');
+        return confirmed.length;
+      } finally {
+        await sequelize.query('SELECT RELEASE_LOCK(?)', { replacements: [this.lockName], transaction });
+      }
+    });
+  }
+
+  /** Publishes rows in order; returns the ids of the confirmed prefix (a later row never overtakes a failed one). */
+  private async publish(channel: ConfirmChannel, rows: PendingRow[]): Promise<number[]> {
+    const timeoutMs = this.opts.confirmTimeoutMs ?? 10_000;
+    const outcomes = rows.map(
+      (row) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), timeoutMs);
+          try {
+            channel.publish(
+              this.opts.exchange,
+              row.type,
+              Buffer.from(row.payload, 'utf8'),
+              {
+                persistent: true,
+                contentType: 'application/json',
+                messageId: row.eventId,
+                type: row.type,
+              },
+              (err) => {
+                clearTimeout(timer);
+                resolve(!err);
+              },
+            );
+          } catch {
+            clearTimeout(timer);
+            resolve(false);
+          }
+        }),
+    );
+    const results = await Promise.all(outcomes);
+    const firstFailure = results.indexOf(false);
+    const confirmed = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+    return confirmed.map((r) => Number(r.id));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+    const ch = this.channel;
+    this.channel = undefined;
+    await ch?.close().catch(() => undefined);
+    await this.connection?.close().catch(() => undefined);
+    this.model = undefined;
+  }
+}

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import type { RequestHandler, Response } from 'express';
+import { badRequest, conflict, requireIdentity, unprocessable, type Logger } from '@skyway/common';
+import type { IdempotencyStore } from '../db/idempotency-store';
+
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+/** 1–255 printable ASCII characters (contract). */
+const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/** JSON with object keys sorted, so the same body written differently has the same fingerprint. */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonicalJson(body)}`)
+    .digest('hex');
+}
+
+export interface IdempotencyOptions {
+  store: IdempotencyStore;
+  /** Keys are unique per user and scope (one scope per route). */
+  scope: string;
+  required: boolean;
+  logger: Logger;
+}
+
+function bodyText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  if (body === undefined || body === null) return '';
+  return JSON.stringify(body);
+}
+
+/**
+ * Idempotency-Key handling for one route. Runs before body validation, so a reused key with another body
+ * is a 422 whatever that body holds. The claim is stored in MariaDB (shared by replicas); the response the
+ * route sends is captured and stored before it leaves, so a retry that arrives right after it is replayed.
+ */
+export function idempotency(opts: IdempotencyOptions): RequestHandler {
+  return async (req, res, next) => {
+    const who = requireIdentity(req);
+    const key = req.get(IDEMPOTENCY_HEADER);
+    if (key === undefined) {
+      if (opts.required) {
+        throw badRequest('The Idempotency-Key header is required', [
+          { path: IDEMPOTENCY_HEADER, message: 'is required' },
+        ]);
+      }
+      return next();
+    }
+    if (!VALID_KEY.test(key)) {
+      throw badRequest('The Idempotency-Key header is invalid', [
+        { path: IDEMPOTENCY_HEADER, message: 'must be 1–255 printable ASCII characters' },
+      ]);
+    }
+    const path = req.originalUrl.split('?')[0];
+    const claim = await opts.store.claim(
+      who.userId,
+      opts.scope,
+      key,
+      requestFingerprint(req.method, path, req.body),
+    );
+    if (claim.kind === 'mismatch') {
+      throw unprocessable('This Idempotency-Key was already used with a different request');
+    }
+    if (claim.kind === 'in-flight') {
+      res.set('Retry-After', '1');
+      throw conflict('A request with this Idempotency-Key is still being processed');
+    }
+    if (claim.kind === 'replay') {
+      res
+        .status(claim.status)
+        .set('Content-Type', claim.type)
+        .set('Idempotent-Replayed', 'true')
+        .send(claim.body);
+      return;
+    }
+    captureResponse(res, claim.id, opts);
+    next();
+  };
+}
+
+function captureResponse(res: Response, claimId: number, opts: IdempotencyOptions): void {
+  const send = res.send.bind(res);
+  let captured = false;
+  res.send = ((body?: unknown) => {
+    if (captured) return send(body);
+    captured = true;
+    const status = res.statusCode;
+    const stored =
+      status >= 500
+        ? opts.store.release(claimId)
+        : opts.store.complete(
+            claimId,
+            status,
+            String(res.get('Content-Type') ?? 'application/json'),
+            bodyText(body),
+          );
+    stored
+      .catch((err: unknown) => opts.logger.error('could not store the idempotent response', { err, status }))
+      .finally(() => send(body));
+    return res;
+  }) as Response['send'];
+}

@@ -1,0 +1,134 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { inTransaction, type Logger } from '@skyway/common';
+import type { Models } from '../db/models';
+import { recordEvent } from '../events/outbox';
+import type { SeatReleaser } from '../domain/seat-release';
+
+export interface SweeperDeps {
+  sequelize: Sequelize;
+  models: Models;
+  releaser: SeatReleaser;
+  logger: Logger;
+  batchSize: number;
+  paymentTimeoutSeconds: number;
+  releaseRetrySeconds: number;
+  onEvents: () => void;
+  now?: () => Date;
+}
+
+export interface SweepResult {
+  /** Bookings this sweeper expired (no other sweeper expired them). */
+  expired: number[];
+  /** Bookings whose seats this sweeper saw released (expired now, or releases left over from before). */
+  released: number[];
+}
+
+/**
+ * The stale-booking sweeper. Expired INITIATED bookings (and PENDING ones whose payment attempt is older than
+ * the payment timeout, i.e. abandoned) become CANCELLED/EXPIRED in short transactions that claim their rows
+ * with FOR UPDATE SKIP LOCKED, so replicas running at the same time take disjoint batches. The HTTP release
+ * happens after the commit, under a lease, so no row lock is held while flight-service is called. The same
+ * lease lets it retry releases that failed earlier (flight-service down during a cancel or a saga).
+ *
+ * Sequelize 6 drops `skipLocked` on MySQL/MariaDB without a word, hence the raw SQL.
+ */
+export class Sweeper {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: SweeperDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async runOnce(): Promise<SweepResult> {
+    const result: SweepResult = { expired: [], released: [] };
+    for (;;) {
+      const batch = await this.expireBatch();
+      if (batch.length === 0) break;
+      result.expired.push(...batch.map((b) => b.id));
+      this.deps.onEvents();
+      result.released.push(...(await this.deps.releaser.releaseAll(batch.filter((b) => b.needsRelease))));
+    }
+    for (;;) {
+      // Each claim moves the lease forward, so a release that fails again is not picked twice in one run.
+      const batch = await this.claimPendingReleases();
+      if (batch.length === 0) break;
+      result.released.push(...(await this.deps.releaser.releaseAll(batch)));
+    }
+    if (result.expired.length || result.released.length) {
+      this.deps.logger.info('sweeper run', {
+        expired: result.expired.length,
+        released: result.released.length,
+      });
+    }
+    return result;
+  }
+
+  private leaseUntil(now: Date): Date {
+    return new Date(now.getTime() + this.deps.releaseRetrySeconds * 1000);
+  }
+
+  private async expireBatch(): Promise<Array<{ id: number; flightId: number; needsRelease: boolean }>> {
+    const { sequelize, models, batchSize, paymentTimeoutSeconds } = this.deps;
+    const now = this.now();
+    const abandonedPaymentBefore = new Date(now.getTime() - paymentTimeoutSeconds * 1000);
+    return inTransaction(sequelize, async (transaction) => {
+      const rows = await sequelize.query<{ id: number }>(
+        `SELECT id FROM bookings
+          WHERE (status = 'INITIATED' AND expires_at <= :now)
+             OR (status = 'PENDING' AND expires_at <= :now AND updated_at <= :abandoned)
+          ORDER BY id
+          LIMIT :limit
+          FOR UPDATE SKIP LOCKED`,
+        {
+          replacements: { now, abandoned: abandonedPaymentBefore, limit: batchSize },
+          type: QueryTypes.SELECT,
+          transaction,
+        },
+      );
+      if (rows.length === 0) return [];
+      // Already locked by the statement above; this read just loads them as models.
+      const bookings = await models.Booking.findAll({
+        where: { id: rows.map((r) => r.id) },
+        order: [['id', 'ASC']],
+        transaction,
+        lock: transaction.LOCK.UPDATE,
+      });
+      const out = [];
+      for (const b of bookings) {
+        const previous = b.status;
+        const needsRelease = b.seatsState !== 'RELEASED';
+        b.status = 'CANCELLED';
+        b.cancelReason = 'EXPIRED';
+        if (needsRelease) {
+          b.seatsState = 'RELEASING';
+          b.releaseLeaseUntil = this.leaseUntil(now);
+        }
+        await b.save({ transaction });
+        await recordEvent(models.OutboxEvent, 'booking.expired', b, previous, transaction, now);
+        out.push({ id: b.id, flightId: b.flightId, needsRelease });
+      }
+      return out;
+    });
+  }
+
+  private async claimPendingReleases(): Promise<Array<{ id: number; flightId: number }>> {
+    const { sequelize, batchSize } = this.deps;
+    const now = this.now();
+    return inTransaction(sequelize, async (transaction) => {
+      const rows = await sequelize.query<{ id: number; flightId: number }>(
+        `SELECT id, flight_id AS flightId FROM bookings
+          WHERE seats_state = 'RELEASING' AND (release_lease_until IS NULL OR release_lease_until <= :now)
+          ORDER BY id
+          LIMIT :limit
+          FOR UPDATE SKIP LOCKED`,
+        { replacements: { now, limit: batchSize }, type: QueryTypes.SELECT, transaction },
+      );
+      if (rows.length === 0) return [];
+      await sequelize.query('UPDATE bookings SET release_lease_until = :lease WHERE id IN (:ids)', {
+        replacements: { lease: this.leaseUntil(now), ids: rows.map((r) => r.id) },
+        transaction,
+      });
+      return rows;
+    });
+  }
+}

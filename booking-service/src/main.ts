@@ -1,0 +1,169 @@
+import path from 'node:path';
+import cron, { type ScheduledTask } from 'node-cron';
+import {
+  amqpName,
+  bootstrapDatabase,
+  closeServer,
+  createLogger,
+  createSequelize,
+  devSecretsInUse,
+  DEV_INTERNAL_TOKEN,
+  EVENTS_EXCHANGE,
+  listen,
+  listeningPort,
+  loadDotenv,
+  onShutdown,
+  runMain,
+  type RunningService,
+} from '@skyway/common';
+import { buildApp } from './app';
+import { FlightClient } from './clients/flight-client';
+import { loadConfig } from './config';
+import { IdempotencyStore } from './db/idempotency-store';
+import { initModels } from './db/models';
+import { BookingService } from './domain/bookings';
+import { SimulatedPaymentProvider, type PaymentProvider } from './domain/payment-provider';
+import { PaymentService } from './domain/payments';
+import { SeatReleaser } from './domain/seat-release';
+import { OutboxRelay } from './events/relay';
+import { purgeOldRows } from './jobs/purge';
+import { Sweeper } from './jobs/sweeper';
+
+export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
+
+/** A claim on an Idempotency-Key older than this belongs to a request that died with its process. */
+const IDEMPOTENCY_LOCK_MS = 120_000;
+
+export interface BookingServiceOptions {
+  /** A real gateway; the simulated one is used when absent. */
+  paymentProvider?: PaymentProvider;
+}
+
+/** RunningService plus the background workers, so tests and operators can run them on demand. */
+export interface RunningBookingService extends RunningService {
+  sweeper: Sweeper;
+  relay: OutboxRelay;
+  paymentProvider: PaymentProvider;
+}
+
+/**
+ * Starts booking-service: config, database bootstrap, the outbox relay (not waiting for RabbitMQ), the
+ * sweeper and purge cron jobs, and HTTP. Used by `main` and by tests.
+ */
+export async function startBookingService(
+  env: NodeJS.ProcessEnv = process.env,
+  options: BookingServiceOptions = {},
+): Promise<RunningBookingService> {
+  const config = loadConfig(env);
+  const logger = createLogger('booking-service', config.LOG_LEVEL);
+  for (const name of devSecretsInUse(config, { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN })) {
+    logger.warn(`${name} is the development default; set it before exposing this service`);
+  }
+  const sequelize = createSequelize(config, config.dbName, { poolMax: config.DB_POOL_MAX });
+  if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, MIGRATIONS_DIR, logger);
+  const models = initModels(sequelize);
+
+  const relay = new OutboxRelay({
+    sequelize,
+    logger,
+    amqpUrl: config.AMQP_URL,
+    exchange: amqpName(config.AMQP_NAME_PREFIX, EVENTS_EXCHANGE),
+    intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+    batchSize: config.OUTBOX_BATCH_SIZE,
+  });
+  await relay.start();
+  const onEvents = () => relay.wake();
+
+  const flights = new FlightClient({
+    baseUrls: config.FLIGHT_SERVICE_URL,
+    internalToken: config.INTERNAL_TOKEN,
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    attempts: config.FLIGHT_CALL_ATTEMPTS,
+    logger,
+  });
+  const releaser = new SeatReleaser(flights, models.Booking, logger);
+  const paymentProvider = options.paymentProvider ?? new SimulatedPaymentProvider();
+  const idempotencyStore = new IdempotencyStore(models.IdempotencyKey, {
+    ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3600_000,
+    lockMs: IDEMPOTENCY_LOCK_MS,
+  });
+  const bookings = new BookingService({
+    sequelize,
+    models,
+    flights,
+    releaser,
+    logger,
+    ttlSeconds: config.BOOKING_TTL_SECONDS,
+    releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
+    onEvents,
+  });
+  const payments = new PaymentService({
+    sequelize,
+    models,
+    provider: paymentProvider,
+    logger,
+    paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
+    onEvents,
+  });
+  const sweeper = new Sweeper({
+    sequelize,
+    models,
+    releaser,
+    logger,
+    batchSize: config.SWEEPER_BATCH_SIZE,
+    paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
+    releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
+    onEvents,
+  });
+
+  const jobs: ScheduledTask[] = [
+    cron.schedule(
+      config.SWEEPER_CRON,
+      () => sweeper.runOnce().catch((err: unknown) => logger.error('sweeper run failed', { err })),
+      { name: 'booking-sweeper', noOverlap: true },
+    ),
+    cron.schedule(
+      config.PURGE_CRON,
+      () =>
+        purgeOldRows(sequelize, idempotencyStore, config.OUTBOX_RETENTION_HOURS)
+          .then((purged) => logger.info('purged old rows', purged))
+          .catch((err: unknown) => logger.error('purge failed', { err })),
+      { name: 'booking-purge', noOverlap: true },
+    ),
+  ];
+
+  const app = buildApp({
+    internalToken: config.INTERNAL_TOKEN,
+    logger,
+    sequelize,
+    bookings,
+    payments,
+    idempotencyStore,
+    brokerConnected: () => relay.isConnected(),
+  });
+  const server = await listen(app, config.BOOKING_SERVICE_PORT);
+  const port = listeningPort(server);
+  logger.info('booking-service listening', { port });
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    server,
+    sweeper,
+    relay,
+    paymentProvider,
+    async close() {
+      for (const job of jobs) await job.destroy();
+      await closeServer(server);
+      await relay.stop();
+      await sequelize.close();
+    },
+  };
+}
+
+if (require.main === module) {
+  runMain('booking-service', async () => {
+    loadDotenv();
+    const running = await startBookingService();
+    onShutdown(createLogger('booking-service', 'info'), [() => running.close()]);
+  });
+}
