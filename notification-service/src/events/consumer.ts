@@ -1,0 +1,227 @@
+import {
+  connect,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+  type RecoveringChannelModel,
+} from 'amqplib';
+import type { Logger } from '@skyway/common';
+import { assertTopology, type AmqpNames } from './topology';
+
+/** The message cannot be understood (not JSON, wrong shape): retrying cannot help, it goes to the DLQ at once. */
+export class InvalidMessageError extends Error {
+  override name = 'InvalidMessageError';
+}
+
+/**
+ * Infrastructure this service depends on is down (its database): not the message's fault, so the retry does
+ * not count as one of the message's attempts and an outage cannot push good events into the DLQ.
+ */
+export class DependencyDownError extends Error {
+  override name = 'DependencyDownError';
+}
+
+export interface DeliveryContext {
+  /** 1 for the first delivery; counts our retries (redeliveries of an unacked message do not count). */
+  attempt: number;
+  maxAttempts: number;
+  redelivered: boolean;
+}
+
+export interface ConsumerOptions<T> {
+  url: string;
+  names: AmqpNames;
+  prefetch: number;
+  maxAttempts: number;
+  /** Delay before attempt n + 1 after attempt n failed; must be one of `names.retryQueues`. */
+  retryDelayMs: (failedAttempt: number) => number;
+  parse: (content: Buffer) => T;
+  /** Resolves: ack. Throws: retry with back-off, or the DLQ after `maxAttempts`. */
+  handle: (message: T, ctx: DeliveryContext) => Promise<void>;
+  logger: Logger;
+  reconnectDelayMs?: { initial: number; max: number };
+}
+
+export const ATTEMPT_HEADER = 'x-delivery-attempt';
+export const DLQ_REASON_HEADER = 'x-dead-letter-reason';
+
+function attemptOf(msg: ConsumeMessage): number {
+  const n = Number(msg.properties.headers?.[ATTEMPT_HEADER]);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+/**
+ * Consumes the work queue with manual acks and bounded prefetch. The connection recovers by itself
+ * (amqplib's recovery with exponential back-off); a channel that closes under a live connection closes the
+ * connection too, so the same recovery path re-creates everything. A failed message is re-published to the
+ * retry queue for its attempt (publisher-confirmed before the original is acked); after `maxAttempts` it
+ * goes to the DLQ, as do unparsable messages at once.
+ */
+export class EventConsumer<T> {
+  private model: RecoveringChannelModel | null = null;
+  private channel: ConfirmChannel | null = null;
+  private consumerTag: string | null = null;
+  private stopping = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly opts: ConsumerOptions<T>) {}
+
+  /** Returns at once; the first connection (and every later one) is made in the background. */
+  async start(): Promise<void> {
+    const { logger } = this.opts;
+    const delays = this.opts.reconnectDelayMs ?? { initial: 500, max: 30_000 };
+    this.model = await connect(this.opts.url, {
+      recovery: {
+        waitForConnect: false,
+        initialDelay: delays.initial,
+        maxDelay: delays.max,
+        setup: (model: ChannelModel) => this.setup(model),
+      },
+    });
+    this.model.on('connect', () => logger.info('consuming booking events', { queue: this.opts.names.queue }));
+    this.model.on('disconnect', (err: Error) => {
+      this.channel = null;
+      this.consumerTag = null;
+      if (!this.stopping) logger.warn('broker connection lost; reconnecting', { error: err.message });
+    });
+    this.model.on('reconnect-scheduled', (info: { attempt: number; delay: number; error: Error }) =>
+      logger.warn('broker unavailable; retrying', {
+        attempt: info.attempt,
+        delayMs: info.delay,
+        error: info.error.message,
+      }),
+    );
+    this.model.on('error', (err: Error) => logger.warn('broker connection error', { error: err.message }));
+  }
+
+  /** Connected, topology declared, and consuming. */
+  isReady(): boolean {
+    return this.channel !== null && this.consumerTag !== null;
+  }
+
+  private async setup(model: ChannelModel): Promise<void> {
+    const ch = await model.createConfirmChannel();
+    ch.on('error', (err: Error) => this.opts.logger.warn('broker channel error', { error: err.message }));
+    ch.on('close', () => {
+      if (this.channel === ch) {
+        this.channel = null;
+        this.consumerTag = null;
+      }
+      if (!this.stopping) model.close().catch(() => undefined);
+    });
+    await ch.prefetch(this.opts.prefetch);
+    await assertTopology(ch, this.opts.names);
+    this.channel = ch;
+    const { consumerTag } = await ch.consume(this.opts.names.queue, (msg) => this.onMessage(ch, model, msg), {
+      noAck: false,
+    });
+    this.consumerTag = consumerTag;
+  }
+
+  private onMessage(ch: ConfirmChannel, model: ChannelModel, msg: ConsumeMessage | null): void {
+    if (!msg) {
+      // The broker cancelled us (the queue was deleted): reconnecting re-declares it.
+      this.opts.logger.warn('consumer cancelled by the broker; reconnecting');
+      if (!this.stopping) model.close().catch(() => undefined);
+      return;
+    }
+    const work = this.process(ch, msg)
+      .catch((err: Error) => {
+        this.opts.logger.error('message left unacked; the broker will redeliver it', { error: err.message });
+      })
+      .finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+  }
+
+  private async process(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const { logger, maxAttempts } = this.opts;
+    const attempt = attemptOf(msg);
+    const meta = { messageId: msg.properties.messageId, routingKey: msg.fields.routingKey, attempt };
+    let message: T;
+    try {
+      message = this.opts.parse(msg.content);
+    } catch (err) {
+      const reason = `invalid message: ${(err as Error).message}`;
+      logger.warn('message dead-lettered', { ...meta, reason });
+      await this.republish(ch, this.opts.names.dlq, msg, attempt, {
+        [DLQ_REASON_HEADER]: reason.slice(0, 1000),
+      });
+      ch.ack(msg);
+      return;
+    }
+    try {
+      await this.opts.handle(message, { attempt, maxAttempts, redelivered: msg.fields.redelivered });
+      ch.ack(msg);
+      return;
+    } catch (err) {
+      const error = (err as Error).message || String(err);
+      const dependencyDown = err instanceof DependencyDownError;
+      if (!dependencyDown && attempt >= maxAttempts) {
+        logger.error('message dead-lettered after its last attempt', { ...meta, error });
+        await this.republish(ch, this.opts.names.dlq, msg, attempt, {
+          [DLQ_REASON_HEADER]: `failed ${attempt} times; last error: ${error}`.slice(0, 1000),
+        });
+        ch.ack(msg);
+        return;
+      }
+      const failed = Math.min(attempt, Math.max(1, maxAttempts - 1));
+      const delayMs = this.opts.retryDelayMs(failed);
+      const queue = this.opts.names.retryQueues.find((r) => r.delayMs === delayMs);
+      if (!queue) throw new Error(`no retry queue for a delay of ${delayMs} ms`);
+      const next = dependencyDown ? attempt : attempt + 1;
+      logger.warn('message will be retried', { ...meta, nextAttempt: next, delayMs, error });
+      await this.republish(ch, queue.name, msg, next, { 'x-last-error': error.slice(0, 1000) });
+      ch.ack(msg);
+    }
+  }
+
+  /** Publishes a copy to `queue` and waits for the broker's confirm, so the ack that follows never loses it. */
+  private republish(
+    ch: ConfirmChannel,
+    queue: string,
+    msg: ConsumeMessage,
+    attempt: number,
+    extraHeaders: Record<string, string>,
+  ): Promise<void> {
+    const p = msg.properties;
+    const headers = {
+      ...(p.headers ?? {}),
+      ...extraHeaders,
+      [ATTEMPT_HEADER]: attempt,
+      // A retried copy comes back through the default exchange: keep where the event first came from.
+      'x-original-exchange': p.headers?.['x-original-exchange'] ?? msg.fields.exchange,
+      'x-original-routing-key': p.headers?.['x-original-routing-key'] ?? msg.fields.routingKey,
+    };
+    // x-death is the broker's own bookkeeping of earlier dead-letterings; copying it into a fresh publish
+    // would only make it grow without bound.
+    delete headers['x-death'];
+    return new Promise((resolve, reject) => {
+      ch.sendToQueue(
+        queue,
+        msg.content,
+        {
+          persistent: true,
+          contentType: p.contentType,
+          messageId: p.messageId,
+          type: p.type,
+          timestamp: p.timestamp,
+          correlationId: p.correlationId,
+          headers,
+        },
+        (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
+      );
+    });
+  }
+
+  /** Stops consuming, lets the messages already delivered finish (and ack), then closes channel and connection. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const ch = this.channel;
+    if (ch && this.consumerTag) await ch.cancel(this.consumerTag).catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+    if (ch) await ch.close().catch(() => undefined);
+    this.channel = null;
+    this.consumerTag = null;
+    await this.model?.close();
+  }
+}

@@ -1,0 +1,71 @@
+import type { Sequelize } from 'sequelize';
+import type { Logger } from '@skyway/common';
+import { markSendFailed, markSent, type FailurePlan, type NotificationRow } from '../db/repository';
+import type { Mailer } from './mailer';
+
+export interface DeliveryDeps {
+  sequelize: Sequelize;
+  mailer: Mailer;
+  logger: Logger;
+  mailDomain: string;
+}
+
+export type DeliveryResult = { sent: true } | { sent: false; error: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Recording SENT right after the SMTP server accepted the message is the one step whose loss would cause a
+ * duplicate (the lease would expire and the row be sent again), so it is retried through a short DB blip.
+ */
+async function recordSent(deps: DeliveryDeps, id: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await markSent(deps.sequelize, id);
+      return;
+    } catch (err) {
+      if (attempt >= 6) throw err;
+      await sleep(100 * 2 ** attempt);
+    }
+  }
+}
+
+/**
+ * Sends a notification whose lease the caller holds, then records the outcome: SENT, or the failure plan
+ * `onFailure` chooses (PENDING for a message retry still to come, FAILED for the retry job).
+ */
+export async function deliver(
+  deps: DeliveryDeps,
+  n: NotificationRow,
+  onFailure: (n: NotificationRow) => FailurePlan,
+): Promise<DeliveryResult> {
+  try {
+    await deps.mailer.send({
+      to: n.recipient,
+      subject: n.subject,
+      text: n.body,
+      messageId: `<skyway.booking-${n.bookingId}.${n.kind}@${deps.mailDomain}>`,
+    });
+  } catch (err) {
+    const error = (err as Error).message || String(err);
+    const plan = onFailure(n);
+    deps.logger.warn('email not sent', {
+      notificationId: n.id,
+      bookingId: n.bookingId,
+      kind: n.kind,
+      attempts: n.attempts,
+      status: plan.status,
+      error,
+    });
+    await markSendFailed(deps.sequelize, n.id, plan, error);
+    return { sent: false, error };
+  }
+  await recordSent(deps, n.id);
+  deps.logger.info('email sent', {
+    notificationId: n.id,
+    bookingId: n.bookingId,
+    kind: n.kind,
+    attempts: n.attempts,
+  });
+  return { sent: true };
+}

@@ -1,0 +1,135 @@
+import path from 'node:path';
+import {
+  bootstrapDatabase,
+  closeServer,
+  createLogger,
+  createSequelize,
+  devSecretsInUse,
+  DEV_INTERNAL_TOKEN,
+  listen,
+  listeningPort,
+  loadDotenv,
+  onShutdown,
+  runMain,
+  type BookingEvent,
+  type RunningService,
+} from '@skyway/common';
+import { buildApp } from './app';
+import { loadConfig, type NotificationConfig } from './config';
+import { retryDelayMs, retryDelaySchedule } from './domain/bookings';
+import { bookingEventHandler, parseBookingEvent } from './events/booking-events';
+import { EventConsumer } from './events/consumer';
+import { amqpNames, type AmqpNames } from './events/topology';
+import { sendDueReminders } from './jobs/reminders';
+import { retryFailedSends } from './jobs/retry-failed';
+import { scheduleJob } from './jobs/scheduler';
+import { createMailer, mailDomain } from './mail/mailer';
+import type { NotifierDeps } from './notifier';
+
+export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
+
+/** The exchange and queue names this configuration uses (tests delete them afterwards). */
+export function amqpNamesFor(config: NotificationConfig): AmqpNames {
+  const delays = retryDelaySchedule(
+    Math.max(2, config.MAX_DELIVERY_ATTEMPTS),
+    config.RETRY_BASE_DELAY_MS,
+    config.RETRY_MAX_DELAY_MS,
+  );
+  return amqpNames(config.AMQP_NAME_PREFIX, delays);
+}
+
+export interface NotificationService extends RunningService {
+  amqp: AmqpNames;
+  /** Runs a job at once (the crons run them on schedule), e.g. from tests; resolves when that run is done. */
+  jobs: { retryFailed(): Promise<void>; reminders(): Promise<void> };
+}
+
+/**
+ * Starts notification-service: config, database bootstrap, the mailer, the booking-event consumer (which
+ * connects in the background and keeps reconnecting, so the service runs while RabbitMQ is down and says so
+ * on /ready), the FAILED-retry and reminder crons, and HTTP.
+ */
+export async function startNotificationService(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<NotificationService> {
+  const config = loadConfig(env);
+  const logger = createLogger('notification-service', config.LOG_LEVEL);
+  for (const name of devSecretsInUse(config, { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN })) {
+    logger.warn(`${name} is the development default; set it before exposing this service`);
+  }
+  if (!config.SMTP_URL)
+    logger.warn('SMTP_URL is not set: emails are written to the log instead of being sent');
+  const sequelize = createSequelize(config, config.dbName, { poolMax: config.DB_POOL_MAX });
+  if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, MIGRATIONS_DIR, logger);
+  const mailer = createMailer(config, logger);
+  const deps: NotifierDeps = {
+    config,
+    logger,
+    sequelize,
+    mailer,
+    mailDomain: mailDomain(config.MAIL_FROM),
+    retryDelayMs: (n) => retryDelayMs(n, config.RETRY_BASE_DELAY_MS, config.RETRY_MAX_DELAY_MS),
+  };
+  const names = amqpNamesFor(config);
+  const consumer = new EventConsumer<BookingEvent>({
+    url: config.AMQP_URL,
+    names,
+    prefetch: config.AMQP_PREFETCH,
+    maxAttempts: config.MAX_DELIVERY_ATTEMPTS,
+    retryDelayMs: deps.retryDelayMs,
+    parse: parseBookingEvent,
+    handle: bookingEventHandler(deps),
+    logger,
+  });
+  await consumer.start();
+  const retryJob = scheduleJob(
+    'failed-email retry',
+    config.FAILED_RETRY_CRON,
+    () => retryFailedSends(deps),
+    logger,
+  );
+  const reminderJob = scheduleJob(
+    'departure reminders',
+    config.REMINDER_CRON,
+    () => sendDueReminders(deps),
+    logger,
+  );
+
+  const app = buildApp({ config, logger, sequelize, brokerReady: () => consumer.isReady() });
+  let server;
+  try {
+    server = await listen(app, config.NOTIFICATION_SERVICE_PORT);
+  } catch (err) {
+    await Promise.allSettled([retryJob.stop(), reminderJob.stop(), consumer.stop()]);
+    mailer.close();
+    await sequelize.close();
+    throw err;
+  }
+  const port = listeningPort(server);
+  logger.info('notification-service listening', { port });
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    server,
+    amqp: names,
+    jobs: { retryFailed: () => retryJob.runNow(), reminders: () => reminderJob.runNow() },
+    close() {
+      closing ??= (async () => {
+        await closeServer(server);
+        await Promise.allSettled([retryJob.stop(), reminderJob.stop(), consumer.stop()]);
+        mailer.close();
+        await sequelize.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+if (require.main === module) {
+  runMain('notification-service', async () => {
+    loadDotenv();
+    const running = await startNotificationService();
+    onShutdown(createLogger('notification-service', 'info'), [() => running.close()], 20_000);
+  });
+}

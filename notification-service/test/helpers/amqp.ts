@@ -1,0 +1,104 @@
+import net from 'node:net';
+import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { BookingEvent } from '@skyway/common';
+import type { AmqpNames } from '../../src/events/topology';
+
+export const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
+
+/** A publisher like booking-service's: persistent JSON, messageId = eventId, routing key = event type. */
+export class TestBroker {
+  private constructor(
+    readonly connection: ChannelModel,
+    readonly channel: ConfirmChannel,
+  ) {}
+
+  static async open(url = AMQP_URL): Promise<TestBroker> {
+    const connection = await connect(url);
+    const channel = await connection.createConfirmChannel();
+    return new TestBroker(connection, channel);
+  }
+
+  async publishEvent(exchange: string, event: BookingEvent): Promise<void> {
+    await this.publishRaw(exchange, event.type, Buffer.from(JSON.stringify(event)), event.eventId);
+  }
+
+  async publishRaw(exchange: string, routingKey: string, body: Buffer, messageId?: string): Promise<void> {
+    this.channel.publish(exchange, routingKey, body, {
+      persistent: true,
+      contentType: 'application/json',
+      messageId,
+    });
+    await this.channel.waitForConfirms();
+  }
+
+  /** Everything waiting in `queue` (taken off it). */
+  async drain(queue: string): Promise<Array<{ body: string; headers: Record<string, unknown> }>> {
+    const out: Array<{ body: string; headers: Record<string, unknown> }> = [];
+    for (;;) {
+      const msg = await this.channel.get(queue, { noAck: true });
+      if (!msg) return out;
+      out.push({
+        body: msg.content.toString('utf8'),
+        headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
+      });
+    }
+  }
+
+  async messageCount(queue: string): Promise<number> {
+    return (await this.channel.checkQueue(queue)).messageCount;
+  }
+
+  /** Removes a test's exchange and queues. */
+  async deleteTopology(names: AmqpNames): Promise<void> {
+    for (const q of [names.queue, names.dlq, ...names.retryQueues.map((r) => r.name)]) {
+      await this.channel.deleteQueue(q);
+    }
+    await this.channel.deleteExchange(names.exchange);
+  }
+
+  async close(): Promise<void> {
+    await this.channel.close().catch(() => undefined);
+    await this.connection.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A TCP proxy in front of RabbitMQ: `cut()` drops every connection and refuses new ones (RabbitMQ "down" for
+ * whoever connects through it), `restore()` lets them through again. The shared broker itself is untouched.
+ */
+export class BrokerProxy {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  get url(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.port}`;
+  }
+
+  async restore(): Promise<void> {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(5672, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as net.AddressInfo).port;
+    this.server = server;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
