@@ -141,11 +141,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function inTransaction<T>(
   sequelize: Sequelize,
   work: (t: Transaction) => Promise<T>,
-  attempts = 5,
+  { attempts = 5, isolationLevel }: { attempts?: number; isolationLevel?: Transaction.ISOLATION_LEVELS } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sequelize.transaction((t) => work(t));
+      return await sequelize.transaction({ isolationLevel }, (t) => work(t));
     } catch (err) {
       if (!isRetryableTxError(err) || attempt >= attempts) throw err;
       await sleep(Math.random() * 10 * 2 ** attempt);

@@ -22,7 +22,12 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) {
     // JSON.stringify drops an Error's fields; keep what an operator needs.
     const code = (value as { code?: unknown }).code;
-    return { name: value.name, message: redact(value.message), stack: redact(value.stack), ...(code ? { code } : {}) };
+    return {
+      name: value.name,
+      message: redact(value.message),
+      stack: redact(value.stack),
+      ...(code ? { code } : {}),
+    };
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};

@@ -1,5 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { inTransaction, notFound, HttpProblem } from '@skyway/common';
+import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
+import { HttpProblem, inTransaction, notFound } from '@skyway/common';
 import { reservationRefusal } from '../domain/rules';
 
 export interface Reservation {
@@ -32,13 +32,20 @@ async function findReservation(
   sequelize: Sequelize,
   bookingId: number,
   transaction?: Transaction,
-  lock = false,
 ): Promise<Reservation | undefined> {
   const rows = await sequelize.query<ReservationRow>(
-    `SELECT bookingId, flightId, seats, status FROM seat_reservations WHERE bookingId = ?${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT bookingId, flightId, seats, status FROM seat_reservations WHERE bookingId = ?${transaction ? ' FOR UPDATE' : ''}`,
     { replacements: [bookingId], type: QueryTypes.SELECT, transaction },
   );
   return rows[0] ? toReservation(rows[0]) : undefined;
+}
+
+async function lockFlight(sequelize: Sequelize, flightId: number, transaction: Transaction) {
+  const [flight] = await sequelize.query<{ availableSeats: number; departureTime: Date }>(
+    'SELECT availableSeats, departureTime FROM flights WHERE id = ? FOR UPDATE',
+    { replacements: [flightId], type: QueryTypes.SELECT, transaction },
+  );
+  return flight;
 }
 
 /** What a repeated PUT for a booking that already has a row answers. */
@@ -64,9 +71,12 @@ function existingOutcome(existing: Reservation, flightId: number, seats: number)
 const isDuplicateKey = (err: unknown) => (err as { name?: string }).name === 'SequelizeUniqueConstraintError';
 
 /**
- * Holds `seats` seats on a flight for a booking, idempotently. The flight row is locked for the
- * shortest possible time: the lookup of an existing reservation happens before the lock, and the
- * primary key on bookingId settles a race between two identical requests.
+ * Holds `seats` seats on a flight for a booking, idempotently.
+ *
+ * The hot flight row is locked for as few round trips as a bare lock-and-update needs: the booking's
+ * reservation row is inserted first (its primary key settles repeats and races between identical requests),
+ * then the flight row is locked, checked and decremented, and the transaction commits. Every lock is taken
+ * in the same order — reservation, then flight — by reserve and release alike.
  */
 export async function reserveSeats(
   sequelize: Sequelize,
@@ -75,14 +85,13 @@ export async function reserveSeats(
   seats: number,
   now = () => new Date(),
 ): Promise<ReserveOutcome> {
-  const existing = await findReservation(sequelize, bookingId);
-  if (existing) return existingOutcome(existing, flightId, seats);
   try {
     return await inTransaction(sequelize, async (transaction) => {
-      const [flight] = await sequelize.query<{ availableSeats: number; departureTime: Date }>(
-        'SELECT availableSeats, departureTime FROM flights WHERE id = ? FOR UPDATE',
-        { replacements: [flightId], type: QueryTypes.SELECT, transaction },
+      await sequelize.query(
+        "INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD')",
+        { replacements: [bookingId, flightId, seats], transaction },
       );
+      const flight = await lockFlight(sequelize, flightId, transaction);
       if (!flight) throw notFound(`Flight ${flightId} does not exist`);
       const refusal = reservationRefusal(flight, seats, now());
       if (refusal === 'departed')
@@ -90,10 +99,6 @@ export async function reserveSeats(
       if (refusal === 'not-enough-seats') {
         throw problem409('not-enough-seats', `Flight ${flightId} has ${flight.availableSeats} seats left`);
       }
-      await sequelize.query(
-        "INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD')",
-        { replacements: [bookingId, flightId, seats], transaction },
-      );
       await sequelize.query('UPDATE flights SET availableSeats = availableSeats - ? WHERE id = ?', {
         replacements: [seats, flightId],
         transaction,
@@ -102,41 +107,48 @@ export async function reserveSeats(
     });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    // An identical request committed first; answer as a repeat.
-    const winner = await findReservation(sequelize, bookingId);
-    if (!winner) throw err;
-    return existingOutcome(winner, flightId, seats);
+    // This booking already has a reservation row (a repeat, or an identical request that committed first).
+    const existing = await findReservation(sequelize, bookingId);
+    if (!existing) throw err;
+    return existingOutcome(existing, flightId, seats);
   }
 }
 
 /**
- * Releases a booking's seats exactly once. A release for a booking that never held seats on an existing
- * flight leaves a RELEASED tombstone, so a reserve that arrives late (a retried request) cannot hold seats
- * for a booking its owner has already given up. Returns undefined when nothing was held.
+ * Releases a booking's seats exactly once. A release for a booking that never held seats leaves a RELEASED
+ * tombstone, so a reserve that arrives late (a retried request) cannot hold seats for a booking its owner
+ * has already given up. Returns undefined when nothing was ever held.
  */
 export async function releaseSeats(
   sequelize: Sequelize,
   flightId: number,
   bookingId: number,
 ): Promise<Reservation | undefined> {
-  return inTransaction(sequelize, async (transaction) => {
-    // Same lock order as reserveSeats (flight, then reservation) so the two cannot deadlock each other.
-    const [flight] = await sequelize.query<{ id: number }>('SELECT id FROM flights WHERE id = ? FOR UPDATE', {
-      replacements: [flightId],
-      type: QueryTypes.SELECT,
-      transaction,
-    });
-    if (!flight) return undefined;
-    const existing = await findReservation(sequelize, bookingId, transaction, true);
-    if (!existing) {
-      await sequelize.query(
-        "INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, 0, 'RELEASED')",
-        { replacements: [bookingId, flightId], transaction },
-      );
-      return undefined;
-    }
-    if (existing.flightId !== flightId) return undefined;
+  // READ COMMITTED: looking up a booking that has no row must not gap-lock the index, which would
+  // block other bookings' reservations inserting nearby.
+  const release = () =>
+    inTransaction(
+      sequelize,
+      async (transaction) => {
+        const existing = await findReservation(sequelize, bookingId, transaction);
+        if (!existing) {
+          await sequelize.query(
+            "INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, 0, 'RELEASED')",
+            { replacements: [bookingId, flightId], transaction },
+          );
+          return undefined;
+        }
+        return releaseHeld(existing, transaction);
+      },
+      { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED },
+    );
+  const releaseHeld = async (
+    existing: Reservation,
+    transaction: Transaction,
+  ): Promise<Reservation | undefined> => {
+    if (existing.flightId !== flightId || existing.seats === 0) return undefined;
     if (existing.status === 'HELD') {
+      await lockFlight(sequelize, flightId, transaction);
       await sequelize.query("UPDATE seat_reservations SET status = 'RELEASED' WHERE bookingId = ?", {
         replacements: [bookingId],
         transaction,
@@ -146,19 +158,30 @@ export async function releaseSeats(
         transaction,
       });
     }
-    return existing.seats > 0 ? { ...existing, status: 'RELEASED' } : undefined;
-  });
+    return { ...existing, status: 'RELEASED' };
+  };
+  try {
+    return await release();
+  } catch (err) {
+    // A concurrent request for the same booking inserted its row first; now it exists and is lockable.
+    if (isDuplicateKey(err)) return release();
+    throw err;
+  }
 }
 
-/** Seats currently held on a flight (for the invariant availableSeats + held = totalSeats). */
-export async function heldSeats(
+/** True when any booking ever reserved seats on the flight (checked under the flight's row lock). */
+export async function hasReservations(
   sequelize: Sequelize,
   flightId: number,
-  transaction?: Transaction,
-): Promise<number> {
-  const [row] = await sequelize.query<{ held: string | number | null }>(
-    "SELECT SUM(seats) AS held FROM seat_reservations WHERE flightId = ? AND status = 'HELD'",
-    { replacements: [flightId], type: QueryTypes.SELECT, transaction },
+  transaction: Transaction,
+): Promise<boolean> {
+  const rows = await sequelize.query(
+    'SELECT 1 FROM seat_reservations WHERE flightId = ? LIMIT 1 LOCK IN SHARE MODE',
+    {
+      replacements: [flightId],
+      type: QueryTypes.SELECT,
+      transaction,
+    },
   );
-  return Number(row?.held ?? 0);
+  return rows.length > 0;
 }

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { badRequest, conflict, inTransaction, notFound, validate, type FieldError } from '@skyway/common';
 import type { Models } from '../db/models';
+import { hasReservations } from '../db/reservations';
 import {
   buildSearchQuery,
   parseDay,
@@ -93,8 +94,9 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
   router.get('/api/v1/flights', async (req, res) => {
     const q = buildSearchQuery(toFlightSearch(req.query));
     const [rows, [{ total }]] = await Promise.all([
+      // Deferred join: the inner query pages through a covering index; only the page's rows are read.
       sequelize.query<FlightRow>(
-        `SELECT ${FLIGHT_COLUMNS} FROM flights WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?`,
+        `SELECT ${FLIGHT_COLUMNS} FROM flights JOIN (SELECT id FROM flights WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?) page USING (id) ORDER BY ${q.orderBy}`,
         { replacements: [...q.params, q.limit, q.offset], type: QueryTypes.SELECT },
       ),
       sequelize.query<{ total: number }>(`SELECT COUNT(*) AS total FROM flights WHERE ${q.where}`, {
@@ -149,16 +151,14 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
 
   router.delete('/api/v1/flights/:id', async (req, res) => {
     const id = flightId(req);
-    const flight = await Flight.findByPk(id);
-    if (!flight) throw notFound(`Flight ${id} does not exist`);
-    try {
-      await flight.destroy();
-    } catch (err) {
-      if ((err as { name?: string }).name === 'SequelizeForeignKeyConstraintError') {
+    await inTransaction(sequelize, async (transaction) => {
+      const flight = await Flight.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE });
+      if (!flight) throw notFound(`Flight ${id} does not exist`);
+      if (await hasReservations(sequelize, id, transaction)) {
         throw conflict(`Flight ${id} has seat reservations and cannot be deleted`);
       }
-      throw err;
-    }
+      await flight.destroy({ transaction });
+    });
     res.status(204).end();
   });
 

@@ -9,13 +9,10 @@ module.exports = {
   async up(queryInterface, Sequelize) {
     await queryInterface.createTable('seat_reservations', {
       bookingId: { type: Sequelize.BIGINT, primaryKey: true },
-      flightId: {
-        type: Sequelize.INTEGER,
-        allowNull: false,
-        references: { model: 'flights', key: 'id' },
-        onDelete: 'RESTRICT',
-        onUpdate: 'CASCADE',
-      },
+      // No foreign key on purpose: an FK check would take a shared lock on the hot flight row before the
+      // FOR UPDATE, turning every reservation into a lock upgrade (and deadlocks). Deleting a flight checks
+      // for reservations itself, under the flight's row lock.
+      flightId: { type: Sequelize.INTEGER, allowNull: false },
       seats: { type: Sequelize.INTEGER, allowNull: false },
       status: { type: Sequelize.ENUM('HELD', 'RELEASED'), allowNull: false },
       createdAt: {

@@ -1,0 +1,182 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import mysql from 'mysql2/promise';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const DB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+export const INTERNAL_TOKEN = 'bench-internal-token';
+
+export interface LoadResult {
+  rps: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  requests: number;
+  /** Responses by status code, plus `errors` for connection errors/timeouts. */
+  statuses: Record<string, number>;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts one service as a real process (`node <service>/dist/main.js`) and waits until /ready is 200. */
+export async function startService(
+  service: string,
+  port: number,
+  env: Record<string, string>,
+): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
+  const proc = spawn(process.execPath, [path.join(ROOT, service, 'dist', 'main.js')], {
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', INTERNAL_TOKEN, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${service} exited with ${proc.exitCode}`);
+    try {
+      if ((await fetch(`${url}/ready`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${service} not ready within 60 s`);
+    await sleep(200);
+  }
+  return {
+    proc,
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Peak resident memory of a process in MB, from /proc (Linux). */
+export async function rssMb(pid: number | undefined): Promise<number | undefined> {
+  if (!pid) return undefined;
+  try {
+    const status = await import('node:fs/promises').then((fs) => fs.readFile(`/proc/${pid}/status`, 'utf8'));
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface LoadSpec {
+  url: string;
+  connections: number;
+  durationSec: number;
+  method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  headers?: Record<string, string>;
+  /** Builds each request: path and body (called once per request). */
+  next: () => { path: string; body?: unknown; headers?: Record<string, string> };
+}
+
+/** Runs autocannon with keep-alive connections and collects rate, latency percentiles and statuses. */
+export async function load(spec: LoadSpec): Promise<LoadResult> {
+  const statuses: Record<string, number> = {};
+  let finish!: (r: autocannon.Result) => void;
+  let fail!: (e: Error) => void;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const instance = autocannon(
+    {
+      url: spec.url,
+      connections: spec.connections,
+      duration: spec.durationSec,
+      timeout: 10,
+      requests: [
+        {
+          method: spec.method ?? 'GET',
+          setupRequest: (req) => {
+            const r = spec.next();
+            return {
+              ...req,
+              path: r.path,
+              headers: { 'content-type': 'application/json', ...spec.headers, ...r.headers },
+              body: r.body === undefined ? undefined : JSON.stringify(r.body),
+            };
+          },
+        },
+      ],
+    },
+    (err, result) => (err ? fail(err) : finish(result)),
+  );
+  instance.on('response', (_client, statusCode) => {
+    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+  });
+  const result = await done;
+  if (result.errors) statuses.errors = (statuses.errors ?? 0) + result.errors + result.timeouts;
+  const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
+  return {
+    rps: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p95Ms: (result.latency as unknown as Record<string, number>).p97_5 ?? result.latency.p90,
+    p99Ms: result.latency.p99,
+    requests,
+    statuses,
+  };
+}
+
+/**
+ * The physical limit of the design: `connections` clients looping
+ * BEGIN; SELECT … FOR UPDATE; UPDATE; COMMIT on `rows` rows (each picks one at random) for `seconds`.
+ */
+export async function rawLockedRowTps(
+  database: string,
+  connections: number,
+  rows: number,
+  seconds: number,
+): Promise<number> {
+  const admin = await mysql.createConnection({ ...DB, multipleStatements: true });
+  await admin.query(
+    `CREATE DATABASE IF NOT EXISTS \`${database}\`; USE \`${database}\`;
+     DROP TABLE IF EXISTS hot_rows;
+     CREATE TABLE hot_rows (id INT PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB;`,
+  );
+  await admin.query(
+    `INSERT INTO hot_rows (id, n) VALUES ${Array.from({ length: rows }, (_, i) => `(${i + 1}, 1000000000)`).join(',')}`,
+  );
+  const conns = await Promise.all(
+    Array.from({ length: connections }, () => mysql.createConnection({ ...DB, database })),
+  );
+  let done = 0;
+  const until = Date.now() + seconds * 1000;
+  await Promise.all(
+    conns.map(async (c) => {
+      while (Date.now() < until) {
+        const id = 1 + Math.floor(Math.random() * rows);
+        await c.query('BEGIN');
+        await c.query('SELECT n FROM hot_rows WHERE id = ? FOR UPDATE', [id]);
+        await c.query('UPDATE hot_rows SET n = n - 1 WHERE id = ?', [id]);
+        await c.query('COMMIT');
+        done += 1;
+      }
+    }),
+  );
+  await Promise.all(conns.map((c) => c.end()));
+  await admin.query(`DROP TABLE hot_rows`);
+  await admin.end();
+  return Math.round(done / seconds);
+}
+
+export async function dropDatabases(prefix: string): Promise<void> {
+  const admin = await mysql.createConnection(DB);
+  const [rows] = (await admin.query('SHOW DATABASES LIKE ?', [`${prefix}%`])) as unknown as [
+    Array<Record<string, string>>,
+  ];
+  for (const row of rows) await admin.query(`DROP DATABASE \`${Object.values(row)[0]}\``);
+  await admin.end();
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export const round2 = (x: number) => Math.round(x * 100) / 100;
