@@ -116,18 +116,26 @@ export async function startBookingService(
     onEvents,
   });
 
+  // Runs of the cron jobs still in progress, so close() can wait for them before closing the pool.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (run: () => Promise<unknown>) => () => {
+    const p = run().finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    return p;
+  };
   const jobs: ScheduledTask[] = [
     cron.schedule(
       config.SWEEPER_CRON,
-      () => sweeper.runOnce().catch((err: unknown) => logger.error('sweeper run failed', { err })),
+      track(() => sweeper.runOnce().catch((err: unknown) => logger.error('sweeper run failed', { err }))),
       { name: 'booking-sweeper', noOverlap: true },
     ),
     cron.schedule(
       config.PURGE_CRON,
-      () =>
+      track(() =>
         purgeOldRows(sequelize, idempotencyStore, config.OUTBOX_RETENTION_HOURS)
           .then((purged) => logger.info('purged old rows', purged))
           .catch((err: unknown) => logger.error('purge failed', { err })),
+      ),
       { name: 'booking-purge', noOverlap: true },
     ),
   ];
@@ -154,6 +162,7 @@ export async function startBookingService(
     async close() {
       for (const job of jobs) await job.destroy();
       await closeServer(server);
+      await Promise.allSettled([...inFlight]);
       await relay.stop();
       await sequelize.close();
     },

@@ -85,9 +85,19 @@ const numberGetter = (field: string) =>
     return v === null || v === undefined ? v : Number(v);
   };
 
+/**
+ * Binds fresh subclasses to `sequelize`, so several instances (replicas in one test process, two sweepers)
+ * never rebind each other's models.
+ */
 export function initModels(sequelize: Sequelize): Models {
   const common = { sequelize, underscored: true, timestamps: true } as const;
-  Booking.init(
+  const models: Models = {
+    Booking: class extends Booking {},
+    Payment: class extends Payment {},
+    IdempotencyKey: class extends IdempotencyKey {},
+    OutboxEvent: class extends OutboxEvent {},
+  };
+  models.Booking.init(
     {
       id,
       flightId: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
@@ -107,9 +117,9 @@ export function initModels(sequelize: Sequelize): Models {
       createdAt: DataTypes.DATE(3),
       updatedAt: DataTypes.DATE(3),
     },
-    { ...common, tableName: 'bookings' },
+    { ...common, modelName: 'Booking', tableName: 'bookings' },
   );
-  Payment.init(
+  models.Payment.init(
     {
       id,
       bookingId: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
@@ -121,9 +131,9 @@ export function initModels(sequelize: Sequelize): Models {
       createdAt: DataTypes.DATE(3),
       updatedAt: DataTypes.DATE(3),
     },
-    { ...common, tableName: 'payments' },
+    { ...common, modelName: 'Payment', tableName: 'payments' },
   );
-  IdempotencyKey.init(
+  models.IdempotencyKey.init(
     {
       id: { ...bigId, get: numberGetter('id') },
       userId: { type: DataTypes.BIGINT.UNSIGNED, allowNull: false, get: numberGetter('userId') },
@@ -139,9 +149,9 @@ export function initModels(sequelize: Sequelize): Models {
       createdAt: DataTypes.DATE(3),
       updatedAt: DataTypes.DATE(3),
     },
-    { ...common, tableName: 'idempotency_keys' },
+    { ...common, modelName: 'IdempotencyKey', tableName: 'idempotency_keys' },
   );
-  OutboxEvent.init(
+  models.OutboxEvent.init(
     {
       id: { ...bigId, get: numberGetter('id') },
       eventId: { type: DataTypes.CHAR(36), allowNull: false },
@@ -151,7 +161,7 @@ export function initModels(sequelize: Sequelize): Models {
       createdAt: DataTypes.DATE(3),
       publishedAt: { type: DataTypes.DATE(3), allowNull: true },
     },
-    { ...common, tableName: 'outbox_events', updatedAt: false },
+    { ...common, modelName: 'OutboxEvent', tableName: 'outbox_events', updatedAt: false },
   );
-  return { Booking, Payment, IdempotencyKey, OutboxEvent };
+  return models;
 }

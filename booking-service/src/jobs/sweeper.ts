@@ -49,7 +49,7 @@ export class Sweeper {
       result.released.push(...(await this.deps.releaser.releaseAll(batch.filter((b) => b.needsRelease))));
     }
     for (;;) {
-      // Each claim moves the lease forward, so a release that fails again is not picked twice in one run.
+      // Every RELEASING row carries a lease. Each claim moves it forward, so a release that fails again is not picked twice in one run.
       const batch = await this.claimPendingReleases();
       if (batch.length === 0) break;
       result.released.push(...(await this.deps.releaser.releaseAll(batch)));
@@ -72,19 +72,24 @@ export class Sweeper {
     const now = this.now();
     const abandonedPaymentBefore = new Date(now.getTime() - paymentTimeoutSeconds * 1000);
     return inTransaction(sequelize, async (transaction) => {
-      const rows = await sequelize.query<{ id: number }>(
-        `SELECT id FROM bookings
-          WHERE (status = 'INITIATED' AND expires_at <= :now)
-             OR (status = 'PENDING' AND expires_at <= :now AND updated_at <= :abandoned)
-          ORDER BY id
-          LIMIT :limit
-          FOR UPDATE SKIP LOCKED`,
-        {
-          replacements: { now, abandoned: abandonedPaymentBefore, limit: batchSize },
-          type: QueryTypes.SELECT,
-          transaction,
-        },
-      );
+      // One query per status, each walking the (status, expires_at) index in order, so LIMIT stops the
+      // scan after `limit` rows: with an OR and a filesort InnoDB would lock every match before sorting,
+      // and a second sweeper would find everything skipped.
+      const claim = (status: 'INITIATED' | 'PENDING', limit: number) =>
+        sequelize.query<{ id: number }>(
+          `SELECT id FROM bookings
+            WHERE status = :status AND expires_at <= :now${status === 'PENDING' ? ' AND updated_at <= :abandoned' : ''}
+            ORDER BY expires_at, id
+            LIMIT :limit
+            FOR UPDATE SKIP LOCKED`,
+          {
+            replacements: { status, now, abandoned: abandonedPaymentBefore, limit },
+            type: QueryTypes.SELECT,
+            transaction,
+          },
+        );
+      const rows = await claim('INITIATED', batchSize);
+      if (rows.length < batchSize) rows.push(...(await claim('PENDING', batchSize - rows.length)));
       if (rows.length === 0) return [];
       // Already locked by the statement above; this read just loads them as models.
       const bookings = await models.Booking.findAll({
@@ -117,8 +122,8 @@ export class Sweeper {
     return inTransaction(sequelize, async (transaction) => {
       const rows = await sequelize.query<{ id: number; flightId: number }>(
         `SELECT id, flight_id AS flightId FROM bookings
-          WHERE seats_state = 'RELEASING' AND (release_lease_until IS NULL OR release_lease_until <= :now)
-          ORDER BY id
+          WHERE seats_state = 'RELEASING' AND release_lease_until <= :now
+          ORDER BY release_lease_until, id
           LIMIT :limit
           FOR UPDATE SKIP LOCKED`,
         { replacements: { now, limit: batchSize }, type: QueryTypes.SELECT, transaction },
