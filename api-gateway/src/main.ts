@@ -65,9 +65,9 @@ export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Pro
     const users = new UserDirectory(initModels(sequelize).User, config.BCRYPT_ROUNDS);
     const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
     if (admin !== 'kept') logger.info(`admin user ${admin}`, { email: config.ADMIN_EMAIL });
-    if (config.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD && admin === 'created') {
+    if (config.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD) {
       logger.warn(
-        `admin user ${config.ADMIN_EMAIL} created with the development password "${DEV_ADMIN_PASSWORD}"; set ADMIN_PASSWORD`,
+        `ADMIN_PASSWORD is the development default "${DEV_ADMIN_PASSWORD}" for ${config.ADMIN_EMAIL}; set it before exposing this service`,
       );
     }
     if (config.REDIS_URL) redis = await connectRedis(config.REDIS_URL, logger);
