@@ -354,3 +354,26 @@ describe('bad input never yields a 5xx', () => {
     expectProblem(big, 413);
   });
 });
+
+describe('OpenAPI document', () => {
+  test('is served at /api-docs and documents every route', async () => {
+    const doc = await h.http.get('/api-docs/openapi.json').expect(200);
+    expect(Object.keys(doc.body.paths).sort()).toEqual(
+      [
+        '/health',
+        '/ready',
+        '/api/v1/cities',
+        '/api/v1/cities/{id}',
+        '/api/v1/airports',
+        '/api/v1/airports/{id}',
+        '/api/v1/airplanes',
+        '/api/v1/airplanes/{id}',
+        '/api/v1/flights',
+        '/api/v1/flights/{id}',
+        '/internal/v1/flights/{id}/reservations/{bookingId}',
+      ].sort(),
+    );
+    const ui = await h.http.get('/api-docs/').expect(200);
+    expect(ui.text).toMatch(/swagger-ui/i);
+  });
+});
