@@ -136,7 +136,8 @@ export class EventConsumer<T> {
   private async process(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const { logger, maxAttempts } = this.opts;
     const attempt = attemptOf(msg);
-    const meta = { messageId: msg.properties.messageId, routingKey: msg.fields.routingKey, attempt };
+    const routingKey = msg.properties.headers?.['x-original-routing-key'] ?? msg.fields.routingKey;
+    const meta = { messageId: msg.properties.messageId, routingKey, attempt };
     let message: T;
     try {
       message = this.opts.parse(msg.content);

@@ -1,5 +1,7 @@
 import request from 'supertest';
-import { DEV_INTERNAL_TOKEN, dropDatabase } from '@skyway/common';
+import type { Sequelize } from 'sequelize';
+import { QueryTypes } from 'sequelize';
+import { createSequelize, DEV_INTERNAL_TOKEN, dropDatabase } from '@skyway/common';
 import { testDbServer, uniquePrefix } from '@skyway/common/testing';
 import { startNotificationService, type NotificationService } from '../../src/main';
 import type { NotificationRow } from '../../src/db/repository';
@@ -11,6 +13,7 @@ export class TestWorld {
   readonly amqpPrefix = `test.${this.dbPrefix}`;
   readonly services: NotificationService[] = [];
   broker!: TestBroker;
+  private sequelize: Sequelize | null = null;
 
   env(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
@@ -44,7 +47,14 @@ export class TestWorld {
     return res.body.data;
   }
 
+  /** Reads the service's tables directly (what an operator would look at). */
+  async query<T extends object>(sql: string, replacements: unknown[] = []): Promise<T[]> {
+    this.sequelize ??= createSequelize(testDbServer(), `${this.dbPrefix}notifications`, { poolMax: 2 });
+    return this.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT });
+  }
+
   async cleanup(): Promise<void> {
+    await this.sequelize?.close();
     for (const s of this.services) await s.close();
     if (this.broker) {
       const done = new Set<string>();
