@@ -1,0 +1,84 @@
+import {
+  bookingRows,
+  createFlight,
+  eventually,
+  expectProblem,
+  outboxRows,
+  seatLedger,
+  startStack,
+  user,
+  type Stack,
+} from './support';
+
+let stack: Stack;
+beforeAll(async () => {
+  // flight-service is reached through a TCP proxy the test can shut, and the sweeper runs every second.
+  stack = await startStack({
+    proxy: true,
+    bookingEnv: { SWEEPER_CRON: '* * * * * *', RELEASE_RETRY_SECONDS: '1' },
+  });
+});
+afterAll(async () => {
+  await stack.stop();
+});
+
+test('flight-service stopped: 503 fast, and no booking is left INITIATED', async () => {
+  const flight = await createFlight(stack, 10);
+  const proxy = stack.proxy!;
+  await proxy.close();
+  const before = await bookingRows(stack);
+  const started = Date.now();
+  const res = await stack
+    .http()
+    .post('/api/v1/bookings')
+    .set(user(500))
+    .send({ flightId: flight.id, noOfSeats: 1 });
+  expect(Date.now() - started).toBeLessThan(3000);
+  expectProblem(res, 503);
+  expect(await bookingRows(stack)).toEqual(before);
+  await proxy.open();
+  await stack
+    .http()
+    .post('/api/v1/bookings')
+    .set(user(500))
+    .send({ flightId: flight.id, noOfSeats: 1 })
+    .expect(201);
+});
+
+test('flight-service dies right after holding the seats: 503 fast, and once it is back the seats are released', async () => {
+  const flight = await createFlight(stack, 10);
+  const proxy = stack.proxy!;
+  proxy.cutNextHold = true;
+  const started = Date.now();
+  const res = await stack
+    .http()
+    .post('/api/v1/bookings')
+    .set(user(501))
+    .send({ flightId: flight.id, noOfSeats: 3 });
+  expect(Date.now() - started).toBeLessThan(3000);
+  expectProblem(res, 503);
+
+  // flight-service committed the hold, but the booking is cancelled and its release is pending.
+  const [row] = await bookingRows(stack, 'flight_id = ?', [flight.id]);
+  expect(row).toMatchObject({
+    status: 'CANCELLED',
+    cancel_reason: 'RESERVATION_FAILED',
+    seats_state: 'RELEASING',
+  });
+  expect(await seatLedger(stack, flight.id)).toEqual({ available: 7, total: 10, held: 3 });
+
+  // Restart flight-service for real (same database, new port) and bring its address back.
+  await stack.flight.close();
+  stack.flight = await stack.startFlight();
+  proxy.targetPort = stack.flight.port;
+  await proxy.open();
+
+  await eventually(async () => (await bookingRows(stack, 'id = ?', [row.id]))[0].seats_state === 'RELEASED');
+  expect(await seatLedger(stack, flight.id)).toEqual({ available: 10, total: 10, held: 0 });
+  expect((await outboxRows(stack, row.id)).map((e) => e.type)).toEqual([
+    'booking.created',
+    'booking.cancelled',
+  ]);
+  // Nothing held for a cancelled booking, nothing INITIATED without seats.
+  expect(await bookingRows(stack, "status = 'INITIATED' AND seats_state <> 'HELD'")).toEqual([]);
+});

@@ -1,0 +1,151 @@
+import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import request from 'supertest';
+import { amqpName, bookingEventSchema, EVENTS_EXCHANGE, type BookingEvent } from '@skyway/common';
+import {
+  AMQP_URL,
+  createFlight,
+  DEAD_AMQP_URL,
+  eventually,
+  outboxRows,
+  startStack,
+  user,
+  type Stack,
+  type TestFlight,
+} from './support';
+
+let stack: Stack;
+let flight: TestFlight;
+let conn: ChannelModel;
+let ch: Channel;
+let queue: string;
+
+beforeAll(async () => {
+  stack = await startStack({ bookingEnv: { AMQP_URL: DEAD_AMQP_URL } });
+  flight = await createFlight(stack, 100);
+  conn = await amqp.connect(AMQP_URL);
+  ch = await conn.createChannel();
+  const exchange = amqpName(stack.amqpPrefix, EVENTS_EXCHANGE);
+  await ch.assertExchange(exchange, 'topic', { durable: true });
+  queue = amqpName(stack.amqpPrefix, 'test.booking-events');
+  await ch.assertQueue(queue, { durable: false });
+  await ch.bindQueue(queue, exchange, 'booking.*');
+});
+afterAll(async () => {
+  await ch.deleteQueue(queue);
+  await conn.close();
+  await stack.stop();
+});
+
+/** Every message now in the queue (acknowledged as read). */
+async function drain(): Promise<GetMessage[]> {
+  const out: GetMessage[] = [];
+  for (;;) {
+    const m = await ch.get(queue, { noAck: true });
+    if (!m) return out;
+    out.push(m);
+  }
+}
+
+const bodyOf = (m: GetMessage): BookingEvent =>
+  bookingEventSchema.parse(JSON.parse(m.content.toString('utf8')));
+
+test('RabbitMQ unreachable: the service starts and serves, the payment succeeds, and the event waits in the outbox', async () => {
+  await request(stack.booking.url).get('/health').expect(200);
+  const ready = await request(stack.booking.url).get('/ready').expect(503);
+  expect(ready.body.checks.database).toBe('ok');
+  expect(ready.body.checks.broker).toMatch(/^down/);
+
+  const b = await stack
+    .http()
+    .post('/api/v1/bookings')
+    .set(user(600))
+    .send({ flightId: flight.id, noOfSeats: 2 })
+    .expect(201);
+  await stack
+    .http()
+    .post('/api/v1/payments')
+    .set(user(600))
+    .set('Idempotency-Key', 'pay-while-broker-down')
+    .send({ bookingId: b.body.id, amount: b.body.totalCost })
+    .expect(201);
+  // Several relay intervals pass; nothing can be published.
+  await new Promise((r) => setTimeout(r, 1000));
+  const events = await outboxRows(stack, b.body.id);
+  expect(events.map((e) => [e.type, e.published_at])).toEqual([
+    ['booking.created', null],
+    ['booking.confirmed', null],
+  ]);
+  expect(await drain()).toEqual([]);
+
+  // The broker is reachable again (the relay is pointed at it): each waiting event is published exactly once.
+  await stack.booking.close();
+  stack.booking = await stack.startBooking({ AMQP_URL });
+  await eventually(async () => (await outboxRows(stack, b.body.id)).every((e) => e.published_at !== null));
+  await eventually(async () => (await request(stack.booking.url).get('/ready')).status === 200);
+  // Give a duplicate every chance to show up before counting.
+  await new Promise((r) => setTimeout(r, 1000));
+  const messages = await drain();
+  expect(messages.map((m) => m.fields.routingKey)).toEqual(['booking.created', 'booking.confirmed']);
+  const confirmed = messages[1];
+  const body = bodyOf(confirmed);
+  expect(confirmed.properties).toMatchObject({
+    contentType: 'application/json',
+    deliveryMode: 2,
+    messageId: body.eventId,
+  });
+  expect(body).toMatchObject({
+    eventId: events[1].event_id,
+    type: 'booking.confirmed',
+    data: {
+      bookingId: b.body.id,
+      userId: 600,
+      userEmail: 'user600@example.test',
+      flightId: flight.id,
+      flightNumber: flight.flightNumber,
+      departureAirportCode: 'DEL',
+      arrivalAirportCode: 'BOM',
+      noOfSeats: 2,
+      totalCost: b.body.totalCost,
+      status: 'BOOKED',
+      previousStatus: 'PENDING',
+    },
+  });
+});
+
+test('events of each booking arrive in order, each once, with two replicas relaying the same outbox', async () => {
+  const second = await stack.startBooking({ AMQP_URL });
+  const services = [stack.booking.url, second.url];
+  const ids = await Promise.all(
+    Array.from({ length: 10 }, async (_, i) => {
+      const http = () => request(services[i % 2]);
+      const b = await http()
+        .post('/api/v1/bookings')
+        .set(user(700 + i))
+        .send({ flightId: flight.id, noOfSeats: 1 })
+        .expect(201);
+      await http()
+        .post('/api/v1/payments')
+        .set(user(700 + i))
+        .set('Idempotency-Key', `order-${i}`)
+        .send({ bookingId: b.body.id, amount: b.body.totalCost })
+        .expect(201);
+      await request(services[(i + 1) % 2])
+        .post(`/api/v1/bookings/${b.body.id}/cancel`)
+        .set(user(700 + i))
+        .expect(200);
+      return b.body.id as number;
+    }),
+  );
+  await eventually(async () => (await outboxRows(stack)).every((e) => e.published_at !== null));
+  await new Promise((r) => setTimeout(r, 1000));
+  const messages = (await drain()).map(bodyOf);
+  expect(new Set(messages.map((m) => m.eventId)).size).toBe(messages.length);
+  for (const id of ids) {
+    expect(messages.filter((m) => m.data.bookingId === id).map((m) => m.type)).toEqual([
+      'booking.created',
+      'booking.confirmed',
+      'booking.cancelled',
+    ]);
+  }
+  await second.close();
+});
