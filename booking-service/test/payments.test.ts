@@ -1,0 +1,133 @@
+import { purgeOldRows } from '../src/jobs/purge';
+import { IdempotencyStore } from '../src/db/idempotency-store';
+import { initModels } from '../src/db/models';
+import { requestFingerprint } from '../src/http/idempotency';
+import {
+  PaymentDeclinedError,
+  SimulatedPaymentProvider,
+  type ChargeRequest,
+  type ChargeResult,
+  type PaymentProvider,
+} from '../src/domain/payment-provider';
+import {
+  bookingRows,
+  createFlight,
+  expectProblem,
+  startStack,
+  user,
+  type Stack,
+  type TestFlight,
+} from './support';
+
+/** The simulated gateway behind a switch: answers as told, to drive the failure paths. */
+class SwitchableProvider implements PaymentProvider {
+  mode: 'ok' | 'fail' | 'decline' = 'ok';
+  readonly inner = new SimulatedPaymentProvider();
+  async charge(req: ChargeRequest): Promise<ChargeResult> {
+    if (this.mode === 'fail') throw new Error('gateway timeout');
+    if (this.mode === 'decline') throw new PaymentDeclinedError('insufficient funds');
+    return this.inner.charge(req);
+  }
+}
+
+let stack: Stack;
+let flight: TestFlight;
+const provider = new SwitchableProvider();
+beforeAll(async () => {
+  stack = await startStack({ bookingOptions: { paymentProvider: provider } });
+  flight = await createFlight(stack, 20);
+});
+afterAll(async () => {
+  await stack.stop();
+});
+
+const book = async (userId: number) =>
+  (
+    await stack
+      .http()
+      .post('/api/v1/bookings')
+      .set(user(userId))
+      .send({ flightId: flight.id, noOfSeats: 1 })
+      .expect(201)
+  ).body as { id: number; totalCost: number };
+const pay = (userId: number, key: string, body: object) =>
+  stack.http().post('/api/v1/payments').set(user(userId)).set('Idempotency-Key', key).send(body);
+
+test('a 5xx releases the key: the booking goes back to INITIATED and a retry with the same key is processed anew', async () => {
+  const b = await book(800);
+  const body = { bookingId: b.id, amount: b.totalCost };
+  provider.mode = 'fail';
+  expectProblem(await pay(800, 'retry-me', body), 502);
+  expect((await bookingRows(stack, 'id = ?', [b.id]))[0].status).toBe('INITIATED');
+  provider.mode = 'ok';
+  const retry = await pay(800, 'retry-me', body);
+  expect(retry.status).toBe(201);
+  expect(retry.headers['idempotent-replayed']).toBeUndefined();
+  expect(provider.inner.charges.filter((c) => c.bookingId === b.id)).toHaveLength(1);
+});
+
+test('a declined payment is 402, stored and replayed; the booking can still be paid with a new key', async () => {
+  const b = await book(801);
+  const body = { bookingId: b.id, amount: b.totalCost };
+  provider.mode = 'decline';
+  const declined = await pay(801, 'declined', body);
+  expectProblem(declined, 402);
+  provider.mode = 'ok';
+  const replay = await pay(801, 'declined', body);
+  expect(replay.status).toBe(402);
+  expect(replay.headers['idempotent-replayed']).toBe('true');
+  expect(replay.text).toBe(declined.text);
+  await pay(801, 'second-card', body).expect(201);
+});
+
+test('the purge job deletes expired idempotency keys and old published outbox rows, and keeps the rest', async () => {
+  const b = await book(802);
+  await pay(802, 'kept', { bookingId: b.id, amount: b.totalCost }).expect(201);
+  await pay(802, 'old', { bookingId: b.id, amount: 1 }).expect(409);
+  await stack.bookingsDb.query(
+    "UPDATE idempotency_keys SET expires_at = NOW(3) - INTERVAL 1 SECOND WHERE user_id = 802 AND idem_key = 'old'",
+  );
+  await stack.bookingsDb.query(
+    'UPDATE outbox_events SET published_at = NOW(3) - INTERVAL 200 HOUR WHERE booking_id = ? AND type = ?',
+    { replacements: [b.id, 'booking.created'] },
+  );
+  const models = initModels(stack.bookingsDb);
+  const store = new IdempotencyStore(models.IdempotencyKey, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
+  const purged = await purgeOldRows(stack.bookingsDb, store, 168);
+  expect(purged.keys).toBeGreaterThanOrEqual(1);
+  expect(purged.events).toBeGreaterThanOrEqual(1);
+  const [keys] = (await stack.bookingsDb.query(
+    'SELECT idem_key FROM idempotency_keys WHERE user_id = 802',
+  )) as [Array<{ idem_key: string }>, unknown];
+  expect(keys.map((k) => k.idem_key)).toEqual(['kept']);
+  const [events] = (await stack.bookingsDb.query(
+    'SELECT type FROM outbox_events WHERE booking_id = ? ORDER BY id',
+    {
+      replacements: [b.id],
+    },
+  )) as [Array<{ type: string }>, unknown];
+  expect(events.map((e) => e.type)).toEqual(['booking.confirmed']);
+  // An expired key no longer replays: the request is processed again.
+  const fresh = await pay(802, 'old', { bookingId: b.id, amount: 1 });
+  expect(fresh.status).toBe(409);
+  expect(fresh.headers['idempotent-replayed']).toBeUndefined();
+});
+
+test('a key claimed by a request whose process died is taken over after its lock expires', async () => {
+  const b = await book(803);
+  const models = initModels(stack.bookingsDb);
+  const store = new IdempotencyStore(models.IdempotencyKey, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
+  const body = { bookingId: b.id, amount: b.totalCost };
+  const claim = await store.claim(
+    803,
+    'payments',
+    'orphan',
+    requestFingerprint('POST', '/api/v1/payments', body),
+  );
+  expect(claim.kind).toBe('claimed');
+  expectProblem(await pay(803, 'orphan', body), 409);
+  await stack.bookingsDb.query(
+    "UPDATE idempotency_keys SET locked_until = NOW(3) - INTERVAL 1 SECOND WHERE user_id = 803 AND idem_key = 'orphan'",
+  );
+  await pay(803, 'orphan', body).expect(201);
+});
