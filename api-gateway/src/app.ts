@@ -27,7 +27,7 @@ export const OPENAPI_PATH = path.join(__dirname, '..', 'src', 'http', 'openapi.y
 const CATALOG_PATH = /^\/api\/v1\/(cities|airports|airplanes|flights)(\/|$)/;
 const BOOKING_PATH = /^\/api\/v1\/(bookings|payments)(\/|$)/;
 /** `.`/`..` segments, raw or percent-encoded: never forwarded, so no path can climb into /internal upstream. */
-const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|\?|$)/i;
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 
 const HEALTH_TIMEOUT_MS = 2000;
 
@@ -62,7 +62,7 @@ function forPaths(pattern: RegExp, ...handlers: RequestHandler[]): RequestHandle
   const router = Router();
   router.use(handlers);
   return (req, res, next) => {
-    if (!pattern.test(req.path) || DOT_SEGMENT.test(req.originalUrl)) return next();
+    if (!pattern.test(req.path) || DOT_SEGMENT.test(req.originalUrl.split('?')[0])) return next();
     router(req, res, next);
   };
 }

@@ -66,13 +66,13 @@ describe('identity headers reaching the upstream', () => {
 
   it('forwards no identity at all on an anonymous public GET, even when the client claims one', async () => {
     const res = await api()
-      .get('/api/v1/flights?trips=DEL-BOM&sort=price_ASC')
+      .get('/api/v1/flights?trips=DEL-BOM&sort=price_ASC&note=/../x')
       .set('X-User-Id', '1')
       .set('X-User-Role', 'admin')
       .set('x-internal-token', TEST_INTERNAL_TOKEN.toUpperCase());
     expect(res.status).toBe(200);
     const seen = res.body as Echoed;
-    expect(seen.url).toBe('/api/v1/flights?trips=DEL-BOM&sort=price_ASC');
+    expect(seen.url).toBe('/api/v1/flights?trips=DEL-BOM&sort=price_ASC&note=/../x');
     expect(Object.keys(seen.headers).filter((h) => h.startsWith('x-user-'))).toEqual([]);
     expect(seen.headers['x-internal-token']).toBe(TEST_INTERNAL_TOKEN);
     expect(seen.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -249,6 +249,27 @@ describe('upstream failures', () => {
 });
 
 describe('gateway basics', () => {
+  it('spreads calls over the replicas of a comma-separated service URL list', async () => {
+    const second = await startEchoUpstream();
+    const spread = await startTestGateway({
+      DB_NAME_PREFIX: gateway.prefix,
+      MIGRATE_ON_START: 'false',
+      FLIGHT_SERVICE_URL: `${echo.url},${second.url}`,
+    });
+    try {
+      const before = echo.received.length;
+      for (let i = 0; i < 4; i++)
+        await request(spread.url)
+          .get(`/api/v1/cities/${i + 1}`)
+          .expect(200);
+      expect(echo.received.length - before).toBe(2);
+      expect(second.received.map((r) => r.url)).toHaveLength(2);
+    } finally {
+      await spread.close();
+      await second.close();
+    }
+  });
+
   it('serves its own /health and /ready, and the OpenAPI document for the whole API', async () => {
     await api().get('/health').expect(200, { status: 'ok' });
     const ready = await api().get('/ready').expect(200);
