@@ -1,6 +1,9 @@
 import request from 'supertest';
 import jwt from 'jsonwebtoken';
+import bcrypt from 'bcrypt';
 import { createSequelize } from '@skyway/common';
+import { initModels } from '../src/db/models';
+import { UserDirectory } from '../src/domain/users';
 import { testDbServer } from '@skyway/common/testing';
 import {
   ADMIN,
@@ -125,6 +128,25 @@ describe('signup, signin, me', () => {
     expect(strip(unknown.body)).toEqual(strip(wrong.body));
   });
 
+  it('spends one bcrypt compare on an unknown email too, so timing does not tell which emails exist', async () => {
+    const sequelize = createSequelize(testDbServer(), `${gateway.prefix}gateway`);
+    const compare = jest.spyOn(bcrypt, 'compare');
+    try {
+      const users = new UserDirectory(initModels(sequelize).User, 10);
+      await users.signUp({ email: 'timing@example.com', password: 'password-1' });
+      compare.mockClear();
+      expect(await users.authenticate('nobody-at-all@example.com', 'password-1')).toBeUndefined();
+      expect(await users.authenticate('timing@example.com', 'wrong-password')).toBeUndefined();
+      expect(await users.authenticate('TIMING@example.com', 'password-1')).toMatchObject({
+        email: 'timing@example.com',
+      });
+      expect(compare).toHaveBeenCalledTimes(3);
+    } finally {
+      compare.mockRestore();
+      await sequelize.close();
+    }
+  });
+
   it('answers 400 (not 500) for a body that is not JSON, and 413 for an auth body over 100 kB', async () => {
     const bad = await api()
       .post('/api/v1/auth/signin')
@@ -142,6 +164,39 @@ describe('signup, signin, me', () => {
     const token = await signIn(ADMIN.email, ADMIN.password);
     const me = await api().get('/api/v1/auth/me').set(bearer(token)).expect(200);
     expect(me.body).toMatchObject({ email: ADMIN.email, role: 'admin' });
+  });
+});
+
+describe('the admin ensured at start', () => {
+  it('keeps an existing admin password on restart, and gives a demoted admin the role back', async () => {
+    const adminToken = await signIn(ADMIN.email, ADMIN.password);
+    const me = await api().get('/api/v1/auth/me').set(bearer(adminToken)).expect(200);
+    const sequelize = createSequelize(testDbServer(), `${gateway.prefix}gateway`);
+    try {
+      await sequelize.query("UPDATE users SET role = 'customer' WHERE id = ?", {
+        replacements: [me.body.id],
+      });
+      const restarted = await startTestGateway({
+        DB_NAME_PREFIX: gateway.prefix,
+        ADMIN_PASSWORD: 'a-different-password',
+      });
+      try {
+        const again = request(restarted.url);
+        await again
+          .post('/api/v1/auth/signin')
+          .send({ email: ADMIN.email, password: 'a-different-password' })
+          .expect(401);
+        const token = (await again.post('/api/v1/auth/signin').send(ADMIN).expect(200)).body.token as string;
+        await again
+          .get('/api/v1/auth/me')
+          .set(bearer(token))
+          .expect(200, { ...me.body, role: 'admin' });
+      } finally {
+        await restarted.close();
+      }
+    } finally {
+      await sequelize.close();
+    }
   });
 });
 
