@@ -74,7 +74,7 @@ export const limitProxiedBody: RequestHandler = (req, res, next) => {
     if (seen <= BODY_LIMIT_BYTES) return;
     req.off('data', count);
     req.unpipe();
-    res.setHeader('Connection', 'close');
+    if (!res.headersSent) res.setHeader('Connection', 'close');
     abortExchange(req, res, new HttpProblem(413, 'The body is larger than the 100 kB limit'));
     // Discard the rest so the client can read the 413; the connection closes after it.
     req.resume();
