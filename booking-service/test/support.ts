@@ -141,6 +141,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const bookingEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
+    // Expected failures (flight-service down, broker down) would otherwise fill the output with warnings.
+    LOG_LEVEL: process.env.LOG_LEVEL || 'error',
     DB_NAME_PREFIX: prefix,
     BOOKING_SERVICE_PORT: '0',
     INTERNAL_TOKEN,
