@@ -213,17 +213,19 @@ export async function call(
 }
 
 /** Polls until `check` returns a truthy value, failing after `timeoutMs`. */
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
 export async function eventually<T>(
   check: () => Promise<T> | T,
   timeoutMs = 30_000,
   what = 'condition',
-): Promise<T> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v;
+      if (v) return v as Truthy<T>;
       last = new Error(`${what} not met within ${timeoutMs} ms`);
     } catch (err) {
       last = err;
