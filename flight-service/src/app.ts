@@ -33,7 +33,7 @@ export interface FlightAppDeps {
   models: Models;
 }
 
-export const OPENAPI_PATH = path.join(__dirname, '..', 'openapi.yaml');
+export const OPENAPI_PATH = path.join(__dirname, '..', 'src', 'http', 'openapi.yaml');
 
 export function buildApp({ config, logger, sequelize, models }: FlightAppDeps): express.Express {
   const { City, Airport, Airplane, Flight } = models;
