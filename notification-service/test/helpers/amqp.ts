@@ -15,6 +15,8 @@ export class TestBroker {
   static async open(url = AMQP_URL): Promise<TestBroker> {
     const connection = await connect(url);
     const channel = await connection.createConfirmChannel();
+    channel.on('error', () => undefined);
+    connection.on('error', () => undefined);
     return new TestBroker(connection, channel);
   }
 
