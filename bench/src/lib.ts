@@ -73,6 +73,8 @@ export interface LoadSpec {
   headers?: Record<string, string>;
   /** Builds each request: path and body (called once per request). */
   next: () => { path: string; body?: unknown; headers?: Record<string, string> };
+  /** Sees every response body (e.g. to collect created bookings). */
+  onBody?: (status: number, body: string) => void;
 }
 
 /** Runs autocannon with keep-alive connections and collects rate, latency percentiles and statuses. */
@@ -102,6 +104,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
               body: r.body === undefined ? undefined : JSON.stringify(r.body),
             };
           },
+          onResponse: spec.onBody ? (status: number, body: string) => spec.onBody?.(status, body) : undefined,
         },
       ],
     },

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
+import { concurrencyChart } from './chart';
 import {
   DB,
   INTERNAL_TOKEN,
@@ -11,26 +12,37 @@ import {
   rawLockedRowTps,
   round2,
   rssMb,
-  startService,
   type LoadResult,
 } from './lib';
+import { serviceHeaders, startBenchStack, tokensFor, type BenchStack } from './stack';
 
 /**
- * `npm run bench`: figures, not a test. Every comparison is made in interleaved rounds against its anchor
- * (the raw MariaDB locked-row rate measured in the same run), and reported as ratios with their spread.
+ * `npm run bench`: figures, not a test. All services run as real processes (production mode). The anchor is
+ * the raw MariaDB locked-row rate, measured in the same run; the headline ratios come from interleaved
+ * rounds (raw, scenario, raw, scenario, …) and are reported as the median with the spread of the rounds.
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PREFIX = `bench_${Date.now().toString(36)}_`;
-const FLIGHT_PORT = 4301;
 const ADMIN = { 'x-internal-token': INTERNAL_TOKEN, 'x-user-id': '1', 'x-user-role': 'admin' };
 const AIRPORTS = ['DEL', 'BOM', 'BLR', 'MAA', 'CCU', 'HYD'];
+const OUT_DIR = path.join(__dirname, '..');
 
 interface Scenario extends LoadResult {
   name: string;
   clients: number;
   oversell?: number;
 }
+
+const scenarios: Scenario[] = [];
+const record = (name: string, clients: number, r: LoadResult, oversell?: number): Scenario => {
+  const s = { name, clients, ...r, oversell };
+  scenarios.push(s);
+  console.log(
+    `${name.padEnd(52)} ${String(clients).padStart(4)} clients ${String(r.rps).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  ${JSON.stringify(r.statuses)}${oversell === undefined ? '' : `  oversell ${oversell}`}`,
+  );
+  return s;
+};
 
 async function api(url: string, method: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(url, {
@@ -42,62 +54,85 @@ async function api(url: string, method: string, body?: unknown): Promise<Record<
   return (await res.json()) as Record<string, unknown>;
 }
 
-/** A flight with effectively unlimited seats, so the hot-row benchmark measures locking, not sell-outs. */
-async function hotFlight(flightUrl: string, db: mysql.Connection): Promise<number> {
+/**
+ * Two hot flights with effectively unlimited seats (so the benchmark measures locking, not sell-outs) — one for
+ * bare reservations, one for bookings, so each keeps its own seat ledger — plus `spread` more for bookings.
+ */
+async function createFlights(
+  flightUrl: string,
+  flightsDb: mysql.Connection,
+  spread: number,
+): Promise<{ hot: number; hotReservations: number; spread: number[] }> {
   const planes = (await api(`${flightUrl}/api/v1/airplanes`, 'GET')) as { data: Array<{ id: number }> };
   const departure = new Date(Date.now() + 30 * 86_400_000);
-  const flight = await api(`${flightUrl}/api/v1/flights`, 'POST', {
-    flightNumber: `HOT${Math.floor(Math.random() * 1000)}`,
-    airplaneId: planes.data[0].id,
-    departureAirportCode: 'DEL',
-    arrivalAirportCode: 'BOM',
-    departureTime: departure.toISOString(),
-    arrivalTime: new Date(departure.getTime() + 7_200_000).toISOString(),
-    price: 500000,
-  });
-  await db.query('UPDATE flights SET totalSeats = 100000000, availableSeats = 100000000 WHERE id = ?', [
-    flight.id,
-  ]);
-  return flight.id as number;
+  const hot = (
+    await api(`${flightUrl}/api/v1/flights`, 'POST', {
+      flightNumber: 'HOT1',
+      airplaneId: planes.data[0].id,
+      departureAirportCode: 'DEL',
+      arrivalAirportCode: 'BOM',
+      departureTime: departure.toISOString(),
+      arrivalTime: new Date(departure.getTime() + 7_200_000).toISOString(),
+      price: 500000,
+    })
+  ).id as number;
+  const copies = async (numberSql: string, join: string) =>
+    flightsDb.query(
+      `INSERT INTO flights (flightNumber, airplaneId, departureAirportCode, arrivalAirportCode, departureTime, arrivalTime, price, totalSeats, availableSeats)
+       SELECT ${numberSql}, airplaneId, departureAirportCode, arrivalAirportCode, departureTime, arrivalTime, price, totalSeats, availableSeats
+         FROM flights ${join} WHERE id = ?`,
+      [hot],
+    );
+  await copies("CONCAT('SPR', seq)", `JOIN seq_1_to_${spread}`);
+  await copies("'HOTRES'", '');
+  await flightsDb.query(
+    "UPDATE flights SET totalSeats = 100000000, availableSeats = 100000000 WHERE id = ? OR flightNumber LIKE 'SPR%' OR flightNumber = 'HOTRES'",
+    [hot],
+  );
+  const ids = async (where: string) =>
+    (
+      (await flightsDb.query(`SELECT id FROM flights WHERE ${where} ORDER BY id`)) as unknown as [
+        Array<{ id: number }>,
+      ]
+    )[0].map((r) => r.id);
+  return {
+    hot,
+    hotReservations: (await ids("flightNumber = 'HOTRES'"))[0],
+    spread: await ids("flightNumber LIKE 'SPR%'"),
+  };
 }
 
-async function oversell(db: mysql.Connection): Promise<number> {
+/**
+ * Flights whose seats do not add up: availableSeats < 0, availableSeats + held ≠ totalSeats, or held seats
+ * that differ from the seats of the live (INITIATED/PENDING/BOOKED) bookings in booking-service's database.
+ */
+async function oversell(prefix: string, db: mysql.Connection): Promise<number> {
   const [rows] = (await db.query(
-    `SELECT COUNT(*) AS bad FROM flights f
-       WHERE f.availableSeats < 0 OR f.availableSeats + (SELECT COALESCE(SUM(seats), 0) FROM seat_reservations r
-                                                       WHERE r.flightId = f.id AND r.status = 'HELD') <> f.totalSeats`,
+    `SELECT COUNT(*) AS bad FROM \`${prefix}flights\`.flights f
+      LEFT JOIN (SELECT flightId, SUM(seats) AS held FROM \`${prefix}flights\`.seat_reservations WHERE status = 'HELD' GROUP BY flightId) r
+             ON r.flightId = f.id
+      LEFT JOIN (SELECT flight_id, SUM(no_of_seats) AS live FROM \`${prefix}bookings\`.bookings
+                  WHERE status IN ('INITIATED', 'PENDING', 'BOOKED') GROUP BY flight_id) b
+             ON b.flight_id = f.id
+      WHERE f.availableSeats < 0
+         OR f.availableSeats + COALESCE(r.held, 0) <> f.totalSeats
+         OR (b.live IS NOT NULL AND COALESCE(r.held, 0) <> b.live)`,
   )) as unknown as [Array<{ bad: number }>];
   return Number(rows[0].bad);
 }
 
-async function insertFlights(db: mysql.Connection, count: number): Promise<void> {
-  const [[plane]] = (await db.query('SELECT id, capacity FROM airplanes LIMIT 1')) as unknown as [
-    Array<{ id: number; capacity: number }>,
-  ];
-  const start = Date.UTC(2027, 0, 1);
-  for (let done = 0; done < count; done += 2000) {
-    const rows = [];
-    for (let i = done; i < Math.min(count, done + 2000); i++) {
-      const from = AIRPORTS[i % 6];
-      const to = AIRPORTS[(i + 1 + (Math.floor(i / 6) % 5)) % 6];
-      const dep = new Date(start + ((i * 7919) % (365 * 24 * 60)) * 60_000);
-      rows.push([
-        `BX${i}`,
-        plane.id,
-        from,
-        to,
-        dep,
-        new Date(dep.getTime() + 7_200_000),
-        100000 + ((i * 104729) % 900000),
-        plane.capacity,
-        plane.capacity,
-      ]);
-    }
-    await db.query(
-      'INSERT INTO flights (flightNumber, airplaneId, departureAirportCode, arrivalAirportCode, departureTime, arrivalTime, price, totalSeats, availableSeats) VALUES ?',
-      [rows],
-    );
-  }
+async function insertSearchFlights(db: mysql.Connection, count: number): Promise<void> {
+  await db.query(
+    `INSERT INTO flights (flightNumber, airplaneId, departureAirportCode, arrivalAirportCode, departureTime, arrivalTime, price, totalSeats, availableSeats)
+     SELECT CONCAT('BX', seq), (SELECT MIN(id) FROM airplanes),
+            ELT(1 + seq % 6, ${AIRPORTS.map((a) => `'${a}'`).join(',')}),
+            ELT(1 + (seq + 1 + (seq DIV 6) % 5) % 6, ${AIRPORTS.map((a) => `'${a}'`).join(',')}),
+            TIMESTAMP('2027-01-01') + INTERVAL ((seq * 7919) % (365 * 24 * 60)) MINUTE,
+            TIMESTAMP('2027-01-01') + INTERVAL ((seq * 7919) % (365 * 24 * 60) + 120) MINUTE,
+            100000 + ((seq * 104729) % 900000), 180, 180
+       FROM seq_1_to_${count}`,
+  );
+  await db.query('ANALYZE TABLE flights');
 }
 
 function searchPath(): string {
@@ -111,89 +146,197 @@ function searchPath(): string {
     : `/api/v1/flights?trips=${AIRPORTS[a]}-${AIRPORTS[b]}&price=200000-600000&sort=price_ASC,departureTime_DESC&limit=20`;
 }
 
-function printTable(scenarios: Scenario[], raw: number): void {
-  const rows = scenarios.map((s) => ({
-    scenario: s.name,
-    clients: s.clients,
-    'req/s': s.rps,
-    'x raw': round2(s.rps / raw),
-    p50: s.p50Ms,
-    p99: s.p99Ms,
-    statuses: JSON.stringify(s.statuses),
-    oversell: s.oversell ?? '',
-  }));
-  console.table(rows);
+interface CreatedBooking {
+  id: number;
+  userId: number;
+  totalCost: number;
+}
+
+/** Bookings through the gateway with real JWTs: each request is a random user (of `users`) booking one seat. */
+function gatewayBookings(stack: BenchStack, flights: number[], clients: number, tokens: string[]) {
+  return load({
+    url: stack.gateway.url,
+    connections: clients,
+    durationSec: SECONDS,
+    method: 'POST',
+    next: () => ({
+      path: '/api/v1/bookings',
+      body: { flightId: flights[Math.floor(Math.random() * flights.length)], noOfSeats: 1 },
+      headers: { authorization: `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}` },
+    }),
+  });
 }
 
 async function main(): Promise<void> {
+  const started = Date.now();
   console.log(
-    `bench: ${os.cpus().length} cpus, ${ROUNDS} interleaved rounds of ${SECONDS}s; prefix ${PREFIX}`,
+    `bench: ${os.cpus().length} cpus, ${ROUNDS} interleaved rounds, ${SECONDS} s per measurement; prefix ${PREFIX}`,
   );
-  const flight = await startService('flight-service', FLIGHT_PORT, {
-    DB_NAME_PREFIX: PREFIX,
-    FLIGHT_SERVICE_PORT: String(FLIGHT_PORT),
-    MIGRATE_ON_START: 'true',
-    SEED_DEMO_DATA: 'true',
-    DB_POOL_MAX: '20',
-  });
-  const db = await mysql.createConnection({ ...DB, database: `${PREFIX}flights` });
-  const scenarios: Scenario[] = [];
-  const rawRounds: number[] = [];
-  const ratios: number[] = [];
+  const tokens = tokensFor(1000);
+  const db = await mysql.createConnection({ ...DB });
+  let stack = await startBenchStack(PREFIX, 1, 4300);
+  const fdb = await mysql.createConnection({ ...DB, database: `${PREFIX}flights` });
+  const rss: Record<string, number | undefined> = {};
+  const sampleRss = async () => {
+    const procs = {
+      'flight-service': stack.flights[0],
+      'booking-service': stack.bookings[0],
+      'api-gateway': stack.gateway,
+    };
+    for (const [name, p] of Object.entries(procs))
+      rss[name] = Math.max(rss[name] ?? 0, (await rssMb(p.proc.pid)) ?? 0);
+  };
   try {
-    const flightId = await hotFlight(flight.url, db);
-    let booking = 1;
-    const reserve = () =>
-      load({
-        url: flight.url,
+    const { hot, hotReservations, spread } = await createFlights(stack.flights[0].url, fdb, 100);
+    let reservationId = 1;
+
+    // 1–2 and 4 (64 clients): interleaved rounds against the raw locked-row rate.
+    const raw: number[] = [];
+    const flightRatios: number[] = [];
+    const gatewayRatios: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const r = await rawLockedRowTps(`${PREFIX}raw`, 16, 1, SECONDS);
+      raw.push(r);
+      console.log(`round ${round}: raw locked-row rate (1 row, 16 connections) ${r} tx/s`);
+      const res = await load({
+        url: stack.flights[0].url,
         connections: 16,
         durationSec: SECONDS,
         method: 'PUT',
         headers: { 'x-internal-token': INTERNAL_TOKEN },
         next: () => ({
-          path: `/internal/v1/flights/${flightId}/reservations/${booking++}`,
+          path: `/internal/v1/flights/${hotReservations}/reservations/${1_000_000_000 + reservationId++}`,
           body: { seats: 1 },
         }),
       });
-    for (let round = 1; round <= ROUNDS; round++) {
-      const raw = await rawLockedRowTps(`${PREFIX}raw`, 16, 1, SECONDS);
-      const res = await reserve();
-      rawRounds.push(raw);
-      ratios.push(res.rps / raw);
-      console.log(
-        `round ${round}: raw ${raw} tx/s, reservations ${res.rps}/s (ratio ${round2(res.rps / raw)}), p99 ${res.p99Ms} ms`,
-      );
-      scenarios.push({
-        name: `flight-service reservations, hot flight (round ${round})`,
-        clients: 16,
-        ...res,
-        oversell: await oversell(db),
-      });
+      record(`flight-service reservations, hot flight (round ${round})`, 16, res);
+      const gw = await gatewayBookings(stack, [hot], 64, tokens);
+      record(`gateway bookings, hot flight (round ${round})`, 64, gw, await oversell(PREFIX, db));
+      flightRatios.push(res.rps / r);
+      gatewayRatios.push(gw.rps / r);
+      await sampleRss();
     }
+    const rawHot = median(raw);
     const raw100 = await rawLockedRowTps(`${PREFIX}raw`, 16, 100, SECONDS);
     console.log(`raw locked-row rate over 100 rows: ${raw100} tx/s`);
 
-    await insertFlights(db, 100_000);
-    const search = await load({
-      url: flight.url,
-      connections: 32,
+    // 3: booking-service directly, and the same load through the gateway (gateway overhead).
+    const created: CreatedBooking[] = [];
+    const direct = await load({
+      url: stack.bookings[0].url,
+      connections: 16,
       durationSec: SECONDS,
-      headers: { 'x-internal-token': INTERNAL_TOKEN },
-      next: () => ({ path: searchPath() }),
+      method: 'POST',
+      next: () => {
+        const user = 1 + Math.floor(Math.random() * 1000);
+        return {
+          path: '/api/v1/bookings',
+          body: { flightId: hot, noOfSeats: 1 },
+          headers: serviceHeaders(user),
+        };
+      },
+      onBody: (status, body) => {
+        if (status !== 201) return;
+        const b = JSON.parse(body) as CreatedBooking;
+        created.push({ id: b.id, userId: b.userId, totalCost: b.totalCost });
+      },
     });
-    scenarios.push({ name: 'search at 100k flights', clients: 32, ...search });
+    record('booking-service bookings (direct), hot flight', 16, direct, await oversell(PREFIX, db));
+    const via16 = record(
+      'gateway bookings, hot flight',
+      16,
+      await gatewayBookings(stack, [hot], 16, tokens),
+      await oversell(PREFIX, db),
+    );
 
-    const rawMedian = median(rawRounds);
-    printTable(scenarios, rawMedian);
+    // 4: concurrency sweep on the hot flight, then the same load spread over 100 flights.
+    const sweep: Scenario[] = [];
+    for (const clients of [1, 256]) {
+      sweep.push(
+        record(
+          'gateway bookings, hot flight',
+          clients,
+          await gatewayBookings(stack, [hot], clients, tokens),
+          await oversell(PREFIX, db),
+        ),
+      );
+    }
+    const gw64 = scenarios.filter((s) => s.name.startsWith('gateway bookings, hot flight (round'));
+    const spread64 = record(
+      'gateway bookings, spread over 100 flights',
+      64,
+      await gatewayBookings(stack, spread, 64, tokens),
+      await oversell(PREFIX, db),
+    );
+    await sampleRss();
+
+    // 6: payments with distinct idempotency keys (each booking paid once by its owner).
+    let next = 0;
+    const payments = await load({
+      url: stack.bookings[0].url,
+      connections: 16,
+      durationSec: SECONDS,
+      method: 'POST',
+      next: () => {
+        const b = created[next++ % created.length];
+        return {
+          path: '/api/v1/payments',
+          body: { bookingId: b.id, amount: b.totalCost },
+          headers: { ...serviceHeaders(b.userId), 'idempotency-key': `bench-${b.id}` },
+        };
+      },
+    });
+    record(
+      `payments, distinct keys (${created.length} bookings to pay)`,
+      16,
+      payments,
+      await oversell(PREFIX, db),
+    );
+
+    // 5: search at 1k and 100k flights, 32 clients.
+    const [[{ n: before }]] = (await fdb.query('SELECT COUNT(*) AS n FROM flights')) as unknown as [
+      Array<{ n: number }>,
+    ];
+    await insertSearchFlights(fdb, Math.max(0, 1000 - Number(before)));
+    const search = (label: string) =>
+      load({
+        url: stack.flights[0].url,
+        connections: 32,
+        durationSec: SECONDS,
+        headers: { 'x-internal-token': INTERNAL_TOKEN },
+        next: () => ({ path: searchPath() }),
+      }).then((r) => record(label, 32, r));
+    const search1k = await search('search, 1k flights');
+    await fdb.query("DELETE FROM flights WHERE flightNumber LIKE 'BX%'");
+    await insertSearchFlights(fdb, 100_000);
+    const search100k = await search('search, 100k flights');
+    await sampleRss();
+    await stack.stop();
+
+    // 7: replicas — two flight-services and two booking-services behind one gateway, same hot-flight load.
+    const prefix2 = `${PREFIX}r_`;
+    stack = await startBenchStack(prefix2, 2, 4400);
+    const fdb2 = await mysql.createConnection({ ...DB, database: `${prefix2}flights` });
+    const { hot: hot2 } = await createFlights(stack.flights[0].url, fdb2, 1);
+    await fdb2.end();
+    const replicas = record(
+      'gateway bookings, hot flight, 2+2 replicas',
+      64,
+      await gatewayBookings(stack, [hot2], 64, tokens),
+      await oversell(prefix2, db),
+    );
+    await stack.stop();
+
     const summary = {
       machine: {
         cpus: os.cpus().length,
         model: os.cpus()[0]?.model,
         memGb: Math.round(os.totalmem() / 2 ** 30),
         node: process.version,
+        loadAverage: os.loadavg().map(round2),
       },
-      rawHotRowTps: rawMedian,
-      rawHotRowTpsRounds: rawRounds,
+      rawHotRowTps: rawHot,
+      rawHotRowTpsRounds: raw,
       raw100RowsTps: raw100,
       scenarios: scenarios.map((s) => ({
         name: s.name,
@@ -202,25 +345,76 @@ async function main(): Promise<void> {
         p50Ms: s.p50Ms,
         p95Ms: s.p95Ms,
         p99Ms: s.p99Ms,
-        errors: s.statuses,
+        errors: Object.fromEntries(Object.entries(s.statuses).filter(([k]) => !/^2\d\d$/.test(k))),
+        statuses: s.statuses,
         oversell: s.oversell ?? null,
       })),
       ratios: {
-        flightReservations: round2(median(ratios)),
-        flightReservationsSpread: [round2(Math.min(...ratios)), round2(Math.max(...ratios))],
+        gatewayHotFlight64: round2(median(gatewayRatios)),
+        gatewayHotFlight64Rounds: gatewayRatios.map(round2),
+        flightReservations: round2(median(flightRatios)),
+        flightReservationsRounds: flightRatios.map(round2),
+        spreadOverHot64: round2(spread64.rps / median(gw64.map((s) => s.rps))),
+        replicaScaling64: round2(replicas.rps / median(gw64.map((s) => s.rps))),
       },
-      rssMb: { 'flight-service': await rssMb(flight.proc.pid) },
+      gatewayOverheadMedianMs: round2(via16.p50Ms - direct.p50Ms),
+      search: { p99Ms1k: search1k.p99Ms, p99Ms100k: search100k.p99Ms },
+      peakRssMb: rss,
+      durationSec: Math.round((Date.now() - started) / 1000),
     };
+    fs.writeFileSync(path.join(OUT_DIR, 'results.json'), JSON.stringify(summary, null, 2));
+    const curve = [
+      sweep[0],
+      via16,
+      { ...gw64[0], rps: median(gw64.map((s) => s.rps)), p99Ms: median(gw64.map((s) => s.p99Ms)) },
+      sweep[1],
+    ];
+    fs.writeFileSync(
+      path.join(OUT_DIR, 'results.svg'),
+      concurrencyChart('Bookings through the gateway, one hot flight', curve),
+    );
+
     console.log(
-      `flight-service reservations / raw hot row: median ${summary.ratios.flightReservations} (rounds ${ratios.map(round2).join(', ')})`,
+      '\nscenario table (x raw = requests/s divided by the raw one-row locked-update rate of this run)',
+    );
+    console.table(
+      scenarios.map((s) => ({
+        scenario: s.name,
+        clients: s.clients,
+        'req/s': s.rps,
+        'x raw': round2(s.rps / rawHot),
+        'p50 ms': s.p50Ms,
+        'p99 ms': s.p99Ms,
+        'non-2xx': JSON.stringify(
+          Object.fromEntries(Object.entries(s.statuses).filter(([k]) => !/^2\d\d$/.test(k))),
+        ),
+        oversell: s.oversell ?? '',
+      })),
     );
     console.log(
-      `search at 100k flights, 32 clients: p50 ${search.p50Ms} ms, p99 ${search.p99Ms} ms, ${search.rps} req/s`,
+      `raw locked-row rate: ${rawHot} tx/s (rounds ${raw.join(', ')}); over 100 rows: ${raw100} tx/s`,
     );
-    fs.writeFileSync(path.join(__dirname, '..', 'results.json'), JSON.stringify(summary, null, 2));
+    console.log(
+      `gateway hot flight @64 / raw: ${summary.ratios.gatewayHotFlight64} (rounds ${summary.ratios.gatewayHotFlight64Rounds.join(', ')}), goal ≥ 0.25`,
+    );
+    console.log(
+      `flight-service reservations / raw: ${summary.ratios.flightReservations} (rounds ${summary.ratios.flightReservationsRounds.join(', ')}), goal ≥ 0.5`,
+    );
+    console.log(
+      `gateway adds ${summary.gatewayOverheadMedianMs} ms to the median at 16 clients (goal ≤ 2 ms)`,
+    );
+    console.log(
+      `spread over 100 flights / hot: ${summary.ratios.spreadOverHot64}x (goal ≥ 2); 2+2 replicas / 1+1: ${summary.ratios.replicaScaling64}x`,
+    );
+    console.log(
+      `search p99: ${search1k.p99Ms} ms at 1k, ${search100k.p99Ms} ms at 100k flights (goal < 20 ms)`,
+    );
+    console.log(`peak RSS (MB): ${JSON.stringify(rss)} (goal < 200 each); took ${summary.durationSec} s`);
+    console.log(`wrote ${path.join(OUT_DIR, 'results.json')} and results.svg`);
   } finally {
+    await fdb.end().catch(() => undefined);
+    await stack.stop().catch(() => undefined);
     await db.end();
-    await flight.stop();
     await dropDatabases(PREFIX);
   }
 }

@@ -1,0 +1,89 @@
+import jwt from 'jsonwebtoken';
+import { INTERNAL_TOKEN, startService } from './lib';
+
+/** The services as real processes for the benchmark, on fixed local ports, in production mode. */
+export const JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123456789';
+
+export type Proc = Awaited<ReturnType<typeof startService>>;
+
+export interface BenchStack {
+  flights: Proc[];
+  bookings: Proc[];
+  gateway: Proc;
+  stop(): Promise<void>;
+}
+
+export async function startBenchStack(
+  prefix: string,
+  replicas: number,
+  basePort: number,
+): Promise<BenchStack> {
+  const common = {
+    DB_NAME_PREFIX: prefix,
+    MIGRATE_ON_START: 'true',
+    AMQP_NAME_PREFIX: prefix,
+    JWT_SECRET,
+    ADMIN_PASSWORD: 'bench-admin-password',
+    RATE_LIMIT_MAX: '100000000',
+    SIGNIN_RATE_LIMIT_MAX: '100000000',
+  };
+  const flightPorts = Array.from({ length: replicas }, (_, i) => basePort + 1 + i * 10);
+  const bookingPorts = Array.from({ length: replicas }, (_, i) => basePort + 2 + i * 10);
+  const flightUrls = flightPorts.map((p) => `http://127.0.0.1:${p}`).join(',');
+  const bookingUrls = bookingPorts.map((p) => `http://127.0.0.1:${p}`).join(',');
+  const flights: Proc[] = [];
+  for (const port of flightPorts) {
+    flights.push(
+      await startService('flight-service', port, {
+        ...common,
+        FLIGHT_SERVICE_PORT: String(port),
+        SEED_DEMO_DATA: 'true',
+      }),
+    );
+  }
+  const bookings: Proc[] = [];
+  for (const port of bookingPorts) {
+    bookings.push(
+      await startService('booking-service', port, {
+        ...common,
+        BOOKING_SERVICE_PORT: String(port),
+        FLIGHT_SERVICE_URL: flightUrls,
+      }),
+    );
+  }
+  const gateway = await startService('api-gateway', basePort, {
+    ...common,
+    GATEWAY_PORT: String(basePort),
+    FLIGHT_SERVICE_URL: flightUrls,
+    BOOKING_SERVICE_URL: bookingUrls,
+    NOTIFICATION_SERVICE_URL: 'http://127.0.0.1:1',
+  });
+  return {
+    flights,
+    bookings,
+    gateway,
+    async stop() {
+      await Promise.all([gateway, ...bookings, ...flights].map((p) => p.stop()));
+    },
+  };
+}
+
+/** Real HS256 tokens, exactly as the gateway issues them at sign-in (iss, aud, sub, role, email, exp). */
+export function tokensFor(count: number): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    jwt.sign({ role: 'customer', email: `bench${i + 1}@example.com` }, JWT_SECRET, {
+      algorithm: 'HS256',
+      subject: String(i + 1),
+      issuer: 'skyway-api-gateway',
+      audience: 'skyway-api',
+      expiresIn: 3600,
+    }),
+  );
+}
+
+export const serviceHeaders = (userId: number) => ({
+  'x-internal-token': INTERNAL_TOKEN,
+  'x-user-id': String(userId),
+  'x-user-role': 'customer',
+  'x-user-email': `bench${userId}@example.com`,
+});
