@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedEmail {
@@ -10,53 +11,14 @@ export interface ReceivedEmail {
   raw: string;
 }
 
-function decodeQuotedPrintable(s: string): Buffer {
-  const bytes: number[] = [];
-  const soft = s.replace(/=\r?\n/g, '');
-  for (let i = 0; i < soft.length; i++) {
-    const c = soft[i];
-    if (c === '=' && /^[0-9A-Fa-f]{2}$/.test(soft.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(soft.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(...Buffer.from(c, 'utf8'));
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-/** RFC 2047 encoded words (=?UTF-8?Q?...?= / =?UTF-8?B?...?=), as nodemailer writes non-ASCII subjects. */
-function decodeWords(s: string): string {
-  return s
-    .replace(/\?=\s+=\?/g, '?==?')
-    .replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g, (_m, _charset: string, enc: string, data: string) =>
-      enc.toUpperCase() === 'B'
-        ? Buffer.from(data, 'base64').toString('utf8')
-        : decodeQuotedPrintable(data.replace(/_/g, ' ')).toString('utf8'),
-    );
-}
-
-export function parseEmail(raw: string): Omit<ReceivedEmail, 'to'> {
-  const split = raw.indexOf('\r\n\r\n');
-  const head = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
-  const body = raw.slice(split + 4);
-  const headers = new Map<string, string>();
-  for (const line of head.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-  }
-  const cte = (headers.get('content-transfer-encoding') ?? '7bit').toLowerCase();
-  const text =
-    cte === 'quoted-printable'
-      ? decodeQuotedPrintable(body).toString('utf8')
-      : cte === 'base64'
-        ? Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8')
-        : body;
+/** Parses a raw message with mailparser (headers, encoded words, transfer encodings). */
+export async function parseEmail(raw: string): Promise<Omit<ReceivedEmail, 'to'>> {
+  const mail = await simpleParser(raw);
   return {
-    from: decodeWords(headers.get('from') ?? ''),
-    subject: decodeWords(headers.get('subject') ?? ''),
-    messageId: headers.get('message-id') ?? '',
-    text: text.replace(/\r\n/g, '\n'),
+    from: mail.from?.text ?? '',
+    subject: mail.subject ?? '',
+    messageId: mail.messageId ?? '',
+    text: (mail.text ?? '').replace(/\r\n/g, '\n'),
     raw,
   };
 }
@@ -85,8 +47,13 @@ export class SmtpSink {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          this.messages.push({ ...parseEmail(raw), to: session.envelope.rcptTo.map((r) => r.address) });
-          callback();
+          parseEmail(raw).then(
+            (mail) => {
+              this.messages.push({ ...mail, to: session.envelope.rcptTo.map((r) => r.address) });
+              callback();
+            },
+            (err: Error) => callback(err),
+          );
         });
       },
     });
