@@ -74,6 +74,22 @@ const DB_DOWN = new Set([
   'ConnectionAcquireTimeoutError',
 ]);
 
+/**
+ * Driver codes of a query whose connection to the database failed or broke under it (a pooled connection
+ * reset by a network cut reports ECONNRESET or EPIPE, not a refusal): the database is unreachable, the
+ * query itself was fine, so the client gets a 503 to retry rather than a 500.
+ */
+const DB_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+]);
+
 /** Maps any thrown value to a problem; unknown errors become a 500 without internals. */
 export function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
@@ -88,7 +104,7 @@ export function toProblem(err: unknown): HttpProblem {
   if (e?.name && DB_DOWN.has(e.name))
     return serviceUnavailable('The database is unavailable; try again shortly');
   const code = (err as { parent?: { code?: string } })?.parent?.code;
-  if (code === 'ECONNREFUSED' || code === 'PROTOCOL_CONNECTION_LOST' || code === 'ETIMEDOUT') {
+  if (code && DB_CONNECTION_CODES.has(code)) {
     return serviceUnavailable('The database is unavailable; try again shortly');
   }
   return new HttpProblem(500, 'An unexpected error occurred');
