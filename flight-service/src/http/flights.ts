@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { badRequest, conflict, inTransaction, notFound, validate, type FieldError } from '@skyway/common';
 import type { Models } from '../db/models';
+import { findFlightDetail } from '../db/flight-detail';
 import { hasReservations } from '../db/reservations';
 import {
   buildSearchQuery,
@@ -114,13 +115,7 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
 
   router.get('/api/v1/flights/:id', async (req, res) => {
     const id = flightId(req);
-    const flight = await Flight.findByPk(id, {
-      include: [
-        { model: Airplane, as: 'airplane' },
-        { model: Airport, as: 'departureAirport' },
-        { model: Airport, as: 'arrivalAirport' },
-      ],
-    });
+    const flight = await findFlightDetail(sequelize, id);
     if (!flight) throw notFound(`Flight ${id} does not exist`);
     res.json(flight);
   });
