@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ADMIN, startStack, type Stack } from './support/stack';
+
+/** The part of newman's run summary this test reads (newman ships no type definitions). */
+interface NewmanSummary {
+  run: {
+    stats: Record<
+      'requests' | 'assertions' | 'testScripts' | 'prerequestScripts',
+      { total: number; failed: number }
+    >;
+    failures: Array<{
+      error: { name: string; message: string; test?: string };
+      at?: string;
+      source?: { id?: string; name?: string };
+      parent?: { name?: string };
+    }>;
+    executions: Array<{ item: { id: string }; response?: { code: number; stream?: Buffer } }>;
+    timings: { started: number; completed: number };
+  };
+}
+interface Newman {
+  run(options: Record<string, unknown>, done: (err: Error | null, summary: NewmanSummary) => void): void;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- newman is CommonJS without types
+const newman = require('newman') as Newman;
+
+const POSTMAN = path.resolve(__dirname, '..', '..', 'postman');
+const collection = JSON.parse(fs.readFileSync(path.join(POSTMAN, 'skyway.postman_collection.json'), 'utf8'));
+const environmentFile = JSON.parse(
+  fs.readFileSync(path.join(POSTMAN, 'skyway.postman_environment.json'), 'utf8'),
+) as { values: Array<{ key: string; value: string }> };
+
+interface CollectionItem {
+  item?: CollectionItem[];
+}
+const countRequests = (items: CollectionItem[]): number =>
+  items.reduce((n, i) => n + (i.item ? countRequests(i.item) : 1), 0);
+
+let stack: Stack;
+beforeAll(async () => {
+  // Long enough that no booking of the run expires under a slow machine; expiry has its own e2e test.
+  stack = await startStack({ BOOKING_TTL_SECONDS: '600' });
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+test('the Postman collection passes through the gateway of the whole stack', async () => {
+  // The environment file names the variables; only their values change for this stack.
+  const overrides: Record<string, string> = {
+    baseUrl: stack.gateway,
+    adminEmail: ADMIN.email,
+    adminPassword: ADMIN.password,
+  };
+  const values = environmentFile.values.map((v) => ({ ...v, value: overrides[v.key] ?? v.value }));
+  expect(values.map((v) => v.key).sort()).toEqual(Object.keys(overrides).sort());
+
+  const summary = await new Promise<NewmanSummary>((resolve, reject) =>
+    newman.run(
+      {
+        collection,
+        environment: { values },
+        reporters: [],
+        // A hung run fails here instead of at jest's timeout (a run takes 15-30 s on a busy 2-core machine).
+        timeout: 55_000,
+        timeoutRequest: 15_000,
+        timeoutScript: 5_000,
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    ),
+  );
+  const { stats, failures, executions, timings } = summary.run;
+  console.log(
+    `newman: ${executions.length} requests, ${stats.assertions.total} assertions, ` +
+      `${stats.assertions.failed} failed, ${timings.completed - timings.started} ms`,
+  );
+
+  const responses = new Map(executions.map((e) => [e.item.id, e.response]));
+  const described = failures.map((f) => {
+    const res = f.source?.id ? responses.get(f.source.id) : undefined;
+    const body = res?.stream ? res.stream.toString('utf8').slice(0, 300) : '';
+    return (
+      `${f.parent?.name ?? '?'} / ${f.source?.name ?? '?'} → ${res?.code ?? 'no response'}: ` +
+      `${f.error.test ?? f.error.name}: ${f.error.message}${body ? `\n    body: ${body}` : ''}`
+    );
+  });
+  expect(described).toEqual([]);
+  expect(stats.requests.failed).toBe(0);
+  // Every request ran (a script error or a bad setNextRequest would skip some silently).
+  expect(executions).toHaveLength(countRequests(collection.item));
+  expect(stats.assertions.total).toBeGreaterThan(3 * executions.length);
+}, 90_000);
