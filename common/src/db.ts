@@ -54,6 +54,8 @@ export async function dropDatabase(db: DbServer, name: string): Promise<void> {
 export interface SequelizeOptions {
   poolMax?: number;
   logger?: Logger;
+  /** Lets `withConnection` send several statements in one round trip (hot paths only; values are always escaped). */
+  multipleStatements?: boolean;
 }
 
 /** A Sequelize instance for one database; all times are stored and read as UTC. */
@@ -65,7 +67,12 @@ export function createSequelize(db: DbServer, name: string, opts: SequelizeOptio
     timezone: '+00:00',
     logging: opts.logger ? (sql) => opts.logger?.debug(sql) : false,
     pool: { max: opts.poolMax ?? 20, min: 0, acquire: 5000, idle: 10000, evict: 5000 },
-    dialectOptions: { connectTimeout: 3000, dateStrings: false, decimalNumbers: true },
+    dialectOptions: {
+      connectTimeout: 3000,
+      dateStrings: false,
+      decimalNumbers: true,
+      multipleStatements: opts.multipleStatements ?? false,
+    },
     define: { timestamps: true },
   });
 }
@@ -143,12 +150,46 @@ export async function inTransaction<T>(
   work: (t: Transaction) => Promise<T>,
   { attempts = 5, isolationLevel }: { attempts?: number; isolationLevel?: Transaction.ISOLATION_LEVELS } = {},
 ): Promise<T> {
+  return retryTransaction(() => sequelize.transaction({ isolationLevel }, (t) => work(t)), attempts);
+}
+
+/** Re-runs a whole transaction (`run`) that MariaDB rolled back for a deadlock or lock wait timeout. */
+export async function retryTransaction<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sequelize.transaction({ isolationLevel }, (t) => work(t));
+      return await run();
     } catch (err) {
       if (!isRetryableTxError(err) || attempt >= attempts) throw err;
       await sleep(Math.random() * 10 * 2 ** attempt);
     }
+  }
+}
+
+export type RunSql = (sql: string, values?: unknown[]) => Promise<unknown>;
+
+/**
+ * Runs `work` on one pooled connection with plain SQL (no ORM) — for the few hot paths where round trips and
+ * CPU per statement matter. Whatever `work` leaves open is rolled back if it throws.
+ */
+export async function withConnection<T>(sequelize: Sequelize, work: (run: RunSql) => Promise<T>): Promise<T> {
+  type RawConnection = {
+    query(o: { sql: string; values?: unknown[] }, cb: (e: Error | null, r: unknown) => void): void;
+  };
+  const manager = sequelize.connectionManager as unknown as {
+    getConnection(o: { type: 'write' }): Promise<RawConnection>;
+    releaseConnection(c: RawConnection): void;
+  };
+  const conn = await manager.getConnection({ type: 'write' });
+  const run: RunSql = (sql, values) =>
+    new Promise((resolve, reject) =>
+      conn.query({ sql, values }, (err, rows) => (err ? reject(err) : resolve(rows))),
+    );
+  try {
+    return await work(run);
+  } catch (err) {
+    await run('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    manager.releaseConnection(conn);
   }
 }

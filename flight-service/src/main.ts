@@ -27,7 +27,11 @@ export async function startFlightService(env: NodeJS.ProcessEnv = process.env): 
   for (const name of devSecretsInUse(config, { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN })) {
     logger.warn(`${name} is the development default; set it before exposing this service`);
   }
-  const sequelize = createSequelize(config, config.dbName, { poolMax: config.DB_POOL_MAX });
+  // Multiple statements let a seat reservation hold the flight row for a single round trip.
+  const sequelize = createSequelize(config, config.dbName, {
+    poolMax: config.DB_POOL_MAX,
+    multipleStatements: true,
+  });
   if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, MIGRATIONS_DIR, logger);
   const models = initModels(sequelize);
   if (config.SEED_DEMO_DATA) {

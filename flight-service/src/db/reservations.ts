@@ -1,5 +1,5 @@
 import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
-import { HttpProblem, inTransaction, notFound } from '@skyway/common';
+import { HttpProblem, inTransaction, notFound, retryTransaction, withConnection } from '@skyway/common';
 import { reservationRefusal } from '../domain/rules';
 
 export interface Reservation {
@@ -68,15 +68,20 @@ function existingOutcome(existing: Reservation, flightId: number, seats: number)
   return { created: false, reservation: existing };
 }
 
-const isDuplicateKey = (err: unknown) => (err as { name?: string }).name === 'SequelizeUniqueConstraintError';
+const isDuplicateKey = (err: unknown) =>
+  (err as { name?: string }).name === 'SequelizeUniqueConstraintError' ||
+  (err as { errno?: number }).errno === 1062;
 
 /**
- * Holds `seats` seats on a flight for a booking, idempotently.
+ * Holds `seats` seats on a flight for a booking, idempotently, in two round trips:
  *
- * The hot flight row is locked for as few round trips as a bare lock-and-update needs: the booking's
- * reservation row is inserted first (its primary key settles repeats and races between identical requests),
- * then the flight row is locked, checked and decremented, and the transaction commits. Every lock is taken
- * in the same order — reservation, then flight — by reserve and release alike.
+ *   1. START TRANSACTION; INSERT the booking's reservation row; SELECT the flight row FOR UPDATE
+ *   2. UPDATE availableSeats; COMMIT           (or ROLLBACK when the flight is gone, departed or full)
+ *
+ * So the hot flight row is held for one round trip — less than a bare BEGIN/SELECT/UPDATE/COMMIT loop holds it.
+ * The reservation's primary key (bookingId) settles repeats and races between identical requests: the loser's
+ * INSERT fails and it answers from the existing row. Every lock is taken in the same order — reservation, then
+ * flight — by reserve and release alike.
  */
 export async function reserveSeats(
   sequelize: Sequelize,
@@ -86,25 +91,29 @@ export async function reserveSeats(
   now = () => new Date(),
 ): Promise<ReserveOutcome> {
   try {
-    return await inTransaction(sequelize, async (transaction) => {
-      await sequelize.query(
-        "INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD')",
-        { replacements: [bookingId, flightId, seats], transaction },
-      );
-      const flight = await lockFlight(sequelize, flightId, transaction);
-      if (!flight) throw notFound(`Flight ${flightId} does not exist`);
-      const refusal = reservationRefusal(flight, seats, now());
-      if (refusal === 'departed')
-        throw problem409('flight-departed', `Flight ${flightId} has already departed`);
-      if (refusal === 'not-enough-seats') {
-        throw problem409('not-enough-seats', `Flight ${flightId} has ${flight.availableSeats} seats left`);
-      }
-      await sequelize.query('UPDATE flights SET availableSeats = availableSeats - ? WHERE id = ?', {
-        replacements: [seats, flightId],
-        transaction,
-      });
-      return { created: true, reservation: { bookingId, flightId, seats, status: 'HELD' as const } };
-    });
+    return await retryTransaction(() =>
+      withConnection(sequelize, async (run) => {
+        const results = (await run(
+          `START TRANSACTION;
+           INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD');
+           SELECT availableSeats, departureTime FROM flights WHERE id = ? FOR UPDATE`,
+          [bookingId, flightId, seats, flightId],
+        )) as [unknown, unknown, Array<{ availableSeats: number; departureTime: Date }>];
+        const flight = results[2][0];
+        if (!flight) throw notFound(`Flight ${flightId} does not exist`);
+        const refusal = reservationRefusal(flight, seats, now());
+        if (refusal === 'departed')
+          throw problem409('flight-departed', `Flight ${flightId} has already departed`);
+        if (refusal === 'not-enough-seats') {
+          throw problem409('not-enough-seats', `Flight ${flightId} has ${flight.availableSeats} seats left`);
+        }
+        await run('UPDATE flights SET availableSeats = availableSeats - ? WHERE id = ?; COMMIT', [
+          seats,
+          flightId,
+        ]);
+        return { created: true, reservation: { bookingId, flightId, seats, status: 'HELD' as const } };
+      }),
+    );
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     // This booking already has a reservation row (a repeat, or an identical request that committed first).
