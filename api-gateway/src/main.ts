@@ -72,7 +72,7 @@ export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Pro
     }
     if (config.REDIS_URL) redis = await connectRedis(config.REDIS_URL, logger);
     const app = buildApp({ config, logger, sequelize, users, redis });
-    const server = await listen(app, config.GATEWAY_PORT);
+    const server = await listen(app, config.GATEWAY_PORT, config);
     const port = listeningPort(server);
     logger.info('api-gateway listening', { port, rateLimitStore: redis ? 'redis' : 'memory' });
     return {

@@ -149,7 +149,7 @@ export async function startBookingService(
     idempotencyStore,
     brokerConnected: () => relay.isConnected(),
   });
-  const server = await listen(app, config.BOOKING_SERVICE_PORT);
+  const server = await listen(app, config.BOOKING_SERVICE_PORT, config);
   const port = listeningPort(server);
   logger.info('booking-service listening', { port });
   return {

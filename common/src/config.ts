@@ -82,6 +82,9 @@ export const baseEnvShape = {
   ),
   INTERNAL_TOKEN: envString(DEV_INTERNAL_TOKEN),
   UPSTREAM_TIMEOUT_MS: envInt(10000, 1, 600000),
+  /** Slow clients: the most a request head, and a whole request, may take to arrive (see listen()). */
+  HTTP_HEADERS_TIMEOUT_MS: envInt(10000, 100, 600000),
+  HTTP_REQUEST_TIMEOUT_MS: envInt(30000, 100, 3600000),
 };
 
 export type BaseEnv = z.infer<z.ZodObject<typeof baseEnvShape>>;

@@ -90,12 +90,16 @@ const DB_CONNECTION_CODES = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
 ]);
 
+const status400 = (e: { status?: number; statusCode?: number }) => (e.status ?? e.statusCode) === 400;
+
 /** Maps any thrown value to a problem; unknown errors become a 500 without internals. */
 export function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof ZodError) return badRequest('The request is invalid', zodToFieldErrors(err));
   const e = err as { type?: string; status?: number; statusCode?: number; expose?: boolean; name?: string };
   if (e?.type === 'entity.parse.failed') return badRequest('The body is not valid JSON');
+  // The router marks a path parameter that is not valid percent-encoding (`/flights/%`) 400 but not `expose`.
+  if (err instanceof URIError && status400(e)) return badRequest('The path is not valid percent-encoding');
   if (e?.type === 'entity.too.large') return new HttpProblem(413, 'The body is larger than the 100 kB limit');
   const status = e?.status ?? e?.statusCode;
   if (e?.expose && typeof status === 'number' && status >= 400 && status < 500) {

@@ -39,7 +39,7 @@ export async function startFlightService(env: NodeJS.ProcessEnv = process.env): 
     if (seeded) logger.info('demo catalog loaded', seeded);
   }
   const app = buildApp({ config, logger, sequelize, models });
-  const server = await listen(app, config.FLIGHT_SERVICE_PORT);
+  const server = await listen(app, config.FLIGHT_SERVICE_PORT, config);
   const port = listeningPort(server);
   logger.info('flight-service listening', { port });
   return {

@@ -2,9 +2,19 @@ import { z } from 'zod';
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 const positiveId = z.number().int().positive().max(2147483647);
+/**
+ * The instants a DATETIME column keeps faithfully. Past 9999 (reachable with an offset: 9999-12-31T23:00-05:00)
+ * MariaDB refuses the value, and it silently stores year 0000 as 2000.
+ */
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const isoUtc = z.iso
   .datetime({ offset: true, message: 'must be an ISO-8601 date-time such as 2026-12-01T10:00:00Z' })
-  .transform((s) => new Date(s));
+  .transform((s) => new Date(s))
+  .refine(
+    (d) => d.getTime() >= EARLIEST && d.getTime() <= LATEST,
+    'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z',
+  );
 const airportCode = z
   .string()
   .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter IATA code')
