@@ -126,7 +126,7 @@ export class BookingService {
     if (hold.kind === 'held') {
       await models.Booking.update(
         { seatsState: 'HELD' },
-        { where: { id: booking.id, seatsState: 'HOLDING' } },
+        { where: { id: booking.id, seatsState: 'HOLDING' }, silent: true },
       );
       return toBookingView(asRecord(await booking.reload()));
     }

@@ -27,7 +27,8 @@ export class SeatReleaser {
     }
     await this.bookings.update(
       { seatsState: 'RELEASED', releaseLeaseUntil: null },
-      { where: { id: b.id, seatsState: 'RELEASING' } },
+      // Seat bookkeeping is internal: it must not move the booking's public updatedAt.
+      { where: { id: b.id, seatsState: 'RELEASING' }, silent: true },
     );
     return true;
   }
