@@ -9,7 +9,8 @@ import {
   type Identity,
   type Logger,
 } from '@skyway/common';
-import type { Models } from '../db/models';
+import { retryInBackground } from '../db/background-retry';
+import type { Models, Payment } from '../db/models';
 import { asRecord, recordEvent } from '../events/outbox';
 import { paymentRefusal, RESERVATION_FAILED } from './booking';
 import { PaymentDeclinedError, type PaymentProvider } from './payment-provider';
@@ -31,6 +32,21 @@ export interface PaymentServiceDeps {
   paymentTimeoutSeconds: number;
   onEvents: () => void;
   now?: () => Date;
+}
+
+/**
+ * A payment that failed after the booking went PENDING, at a moment the booking could not be put back to
+ * INITIATED (the database was away). That happens in the background; `settled` resolves once it is done, and
+ * the Idempotency-Key must not be released before (see releaseKeyAfter).
+ */
+export class PaymentInterrupted extends HttpProblem {
+  constructor(
+    status: number,
+    detail: string,
+    readonly settled: Promise<unknown>,
+  ) {
+    super(status, detail);
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -62,14 +78,19 @@ export class PaymentService {
   ): Promise<PaymentView> {
     const { models, sequelize, provider, logger } = this.deps;
     const { bookingId, amount } = input;
-    await inTransaction(sequelize, async (transaction) => {
+    const earlier = await inTransaction(sequelize, async (transaction) => {
       const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
       if (!b || b.cancelReason === RESERVATION_FAILED || b.userId !== who.userId) {
         throw notFound(`Booking ${bookingId} not found`);
       }
       switch (paymentRefusal(asRecord(b), amount, this.now())) {
-        case 'already-booked':
+        case 'already-booked': {
+          // Paid with this very key by a request whose answer was lost (its commit went through while the
+          // connection broke): the retry gets that payment, not a 409.
+          const p = await models.Payment.findOne({ where: { bookingId }, transaction });
+          if (p && p.userId === who.userId && p.idempotencyKey === idempotencyKey) return p;
           throw conflict(`Booking ${bookingId} is already paid`);
+        }
         case 'in-progress':
           throw conflict(`A payment for booking ${bookingId} is already in progress`);
         case 'cancelled':
@@ -85,7 +106,9 @@ export class PaymentService {
       }
       b.status = 'PENDING';
       await b.save({ transaction });
+      return undefined;
     });
+    if (earlier) return toPaymentView(earlier);
 
     let providerRef: string;
     try {
@@ -97,18 +120,41 @@ export class PaymentService {
       });
       ({ providerRef } = await withTimeout(charge, this.deps.paymentTimeoutSeconds * 1000));
     } catch (err) {
-      await this.backToInitiated(bookingId);
+      const later = await this.backToInitiated(bookingId);
       if (err instanceof PaymentDeclinedError)
         throw new HttpProblem(402, `The payment was declined: ${err.message}`);
       logger.error('payment provider failed', { err, bookingId });
-      throw new HttpProblem(
-        502,
-        'The payment provider did not confirm the charge; retry with the same Idempotency-Key',
-      );
+      const detail = 'The payment provider did not confirm the charge; retry with the same Idempotency-Key';
+      throw later ? new PaymentInterrupted(502, detail, later.settled) : new HttpProblem(502, detail);
     }
 
     const now = this.now();
-    const payment = await inTransaction(sequelize, async (transaction) => {
+    let payment: Payment;
+    try {
+      payment = await this.recordPayment(who, idempotencyKey, input, providerRef, now);
+    } catch (err) {
+      if (err instanceof HttpProblem) throw err;
+      // Charged, but BOOKED could not be recorded: the database went away (perhaps after committing). Back to
+      // INITIATED (a no-op if it did commit), so a retry with the same key completes it: the provider charges
+      // each key once, and a committed payment is found by its key.
+      logger.warn('payment charged but not recorded; the booking goes back to INITIATED', { err, bookingId });
+      const later = await this.backToInitiated(bookingId);
+      const detail = 'The payment could not be recorded; retry with the same Idempotency-Key';
+      throw later ? new PaymentInterrupted(503, detail, later.settled) : new HttpProblem(503, detail);
+    }
+    this.deps.onEvents();
+    return toPaymentView(payment);
+  }
+
+  private recordPayment(
+    who: Identity,
+    idempotencyKey: string,
+    { bookingId, amount }: { bookingId: number; amount: number },
+    providerRef: string,
+    now: Date,
+  ): Promise<Payment> {
+    const { models, sequelize, logger } = this.deps;
+    return inTransaction(sequelize, async (transaction) => {
       const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
       if (!b || b.status !== 'PENDING') {
         // Only reachable if something bypassed PENDING; the charge needs a person to refund it.
@@ -127,23 +173,41 @@ export class PaymentService {
       await recordEvent(models.OutboxEvent, 'booking.confirmed', b, 'PENDING', transaction, now);
       return p;
     });
-    this.deps.onEvents();
-    return {
-      id: payment.id,
-      bookingId: payment.bookingId,
-      amount: payment.amount,
-      status: 'SUCCEEDED',
-      createdAt: payment.createdAt.toISOString(),
-    };
   }
 
-  private async backToInitiated(bookingId: number): Promise<void> {
-    const { models, sequelize } = this.deps;
-    await inTransaction(sequelize, async (transaction) => {
-      const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
-      if (b?.status !== 'PENDING') return;
-      b.status = 'INITIATED';
-      await b.save({ transaction });
-    });
+  /**
+   * PENDING → INITIATED after a failed attempt, so the booking can be paid again. When the database is away it
+   * keeps trying in the background and returns that attempt (otherwise the booking would stay PENDING, every
+   * retry would get 409 until the sweeper expired it, and a charged customer would lose the booking).
+   */
+  private async backToInitiated(bookingId: number): Promise<{ settled: Promise<boolean> } | undefined> {
+    const { models, sequelize, logger } = this.deps;
+    const revert = () =>
+      inTransaction(sequelize, async (transaction) => {
+        const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
+        if (b?.status !== 'PENDING') return;
+        b.status = 'INITIATED';
+        await b.save({ transaction });
+      });
+    try {
+      await revert();
+      return undefined;
+    } catch (err) {
+      logger.warn('could not put a booking back to INITIATED; retrying in the background', {
+        err,
+        bookingId,
+      });
+      return { settled: retryInBackground(`put booking ${bookingId} back to INITIATED`, revert, logger) };
+    }
   }
+}
+
+function toPaymentView(p: Payment): PaymentView {
+  return {
+    id: p.id,
+    bookingId: p.bookingId,
+    amount: p.amount,
+    status: 'SUCCEEDED',
+    createdAt: p.createdAt.toISOString(),
+  };
 }

@@ -1,28 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { badRequest, conflict, requireIdentity, unprocessable, type Logger } from '@skyway/common';
+import { retryInBackground } from '../db/background-retry';
 import type { IdempotencyStore } from '../db/idempotency-store';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** 1–255 printable ASCII characters (contract). */
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 
-/**
- * No body this service accepts nests deeper than this; a deeper one (JSON.parse takes 100 kB of `[[[…`)
- * would otherwise overflow the stack here, before validation, and answer 500.
- */
-const MAX_BODY_DEPTH = 32;
-
 /** JSON with object keys sorted, so the same body written differently has the same fingerprint. */
-export function canonicalJson(value: unknown, depth = 0): string {
+export function canonicalJson(value: unknown): string {
   if (value === undefined) return 'null';
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (depth >= MAX_BODY_DEPTH) throw badRequest(`The body is nested more than ${MAX_BODY_DEPTH} levels deep`);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 export function requestFingerprint(method: string, path: string, body: unknown): string {
@@ -95,6 +89,18 @@ export function idempotency(opts: IdempotencyOptions): RequestHandler {
   };
 }
 
+const SETTLE_FIRST = 'idempotencySettleFirst';
+
+/**
+ * Work the route left running after it failed (putting a booking back to INITIATED while the database is
+ * away): the key is released only once that is done, so a retry with the key never finds the booking still
+ * mid-payment (which would answer a 409 and store it for the key). Until then a retry gets the middleware's
+ * 409 "still being processed", which is the truth.
+ */
+export function releaseKeyAfter(res: Response, settled: Promise<unknown>): void {
+  res.locals[SETTLE_FIRST] = settled;
+}
+
 function captureResponse(res: Response, claimId: number, opts: IdempotencyOptions): void {
   const send = res.send.bind(res);
   let captured = false;
@@ -102,17 +108,23 @@ function captureResponse(res: Response, claimId: number, opts: IdempotencyOption
     if (captured) return send(body);
     captured = true;
     const status = res.statusCode;
-    const stored =
-      status >= 500
-        ? opts.store.release(claimId)
-        : opts.store.complete(
-            claimId,
-            status,
-            String(res.get('Content-Type') ?? 'application/json'),
-            bodyText(body),
-          );
-    stored
-      .catch((err: unknown) => opts.logger.error('could not store the idempotent response', { err, status }))
+    const type = String(res.get('Content-Type') ?? 'application/json');
+    const text = bodyText(body);
+    const what = status >= 500 ? 'release an Idempotency-Key' : 'store an idempotent response';
+    const store = () =>
+      status >= 500 ? opts.store.release(claimId) : opts.store.complete(claimId, status, type, text);
+    const settleFirst = res.locals[SETTLE_FIRST] as Promise<unknown> | undefined;
+    if (settleFirst) {
+      void settleFirst.then(() => retryInBackground(what, store, opts.logger));
+      return send(body);
+    }
+    store()
+      .catch((err: unknown) => {
+        // The database went away mid-request. Left as is, the claim would answer 409 to every retry until its
+        // lock expires (minutes); it is settled as soon as the database is back instead.
+        opts.logger.warn(`could not ${what}; retrying in the background`, { err, status });
+        void retryInBackground(what, store, opts.logger);
+      })
       .finally(() => send(body));
     return res;
   }) as Response['send'];

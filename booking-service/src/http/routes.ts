@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { requireIdentity, validate, type Logger } from '@skyway/common';
 import type { BookingService } from '../domain/bookings';
-import type { PaymentService } from '../domain/payments';
+import { PaymentInterrupted, type PaymentService } from '../domain/payments';
 import type { IdempotencyStore } from '../db/idempotency-store';
-import { IDEMPOTENCY_HEADER, idempotency } from './idempotency';
+import { IDEMPOTENCY_HEADER, idempotency, releaseKeyAfter } from './idempotency';
 import { bookingCreate, idParams, pageQuery, paymentCreate } from './schemas';
 
 export interface RouteDeps {
@@ -51,7 +51,12 @@ export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: 
     async (req, res) => {
       const who = requireIdentity(req);
       const input = validate(paymentCreate, req.body, 'body');
-      res.status(201).json(await payments.pay(who, req.get(IDEMPOTENCY_HEADER) as string, input));
+      try {
+        res.status(201).json(await payments.pay(who, req.get(IDEMPOTENCY_HEADER) as string, input));
+      } catch (err) {
+        if (err instanceof PaymentInterrupted) releaseKeyAfter(res, err.settled);
+        throw err;
+      }
     },
   );
 
