@@ -107,6 +107,17 @@ async function createFlights(
  * that differ from the seats of the live (INITIATED/PENDING/BOOKED) bookings in booking-service's database.
  */
 async function oversell(prefix: string, db: mysql.Connection): Promise<number> {
+  // Requests the load generator gave up on may still be finishing inside the services; let them settle
+  // (bounded) before reading the ledger, so a booking between its insert and its seat hold is not counted.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const bad = await mismatchedFlights(prefix, db);
+    if (bad === 0 || Date.now() > deadline) return bad;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function mismatchedFlights(prefix: string, db: mysql.Connection): Promise<number> {
   const [rows] = (await db.query(
     `SELECT COUNT(*) AS bad FROM \`${prefix}flights\`.flights f
       LEFT JOIN (SELECT flightId, SUM(seats) AS held FROM \`${prefix}flights\`.seat_reservations WHERE status = 'HELD' GROUP BY flightId) r
