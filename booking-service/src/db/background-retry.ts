@@ -15,7 +15,7 @@ export async function retryInBackground(
   budgetMs = 60_000,
 ): Promise<boolean> {
   const deadline = Date.now() + budgetMs;
-  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+  for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
     await sleep(delay);
     try {
       await op();

@@ -29,7 +29,21 @@ export interface Stack {
   /** Every line the services wrote (stdout and stderr), for checks on what is logged. */
   logs: string[];
   restart(service: ServiceName): Promise<void>;
+  /** Sends `signal` (SIGKILL by default: no shutdown hooks run) and resolves once the process has exited. */
+  kill(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped or killed service again and resolves once its `/ready` answers 200. */
+  start(service: ServiceName): Promise<void>;
+  /** The service's current process id (changes when it is restarted). */
+  pid(service: ServiceName): number | undefined;
   stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /**
+   * Variables for one service only, on top of the shared ones: e.g. its `DB_PORT` or `AMQP_URL` pointing at
+   * a FaultProxy, so a test can cut that service off its database or broker.
+   */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
 }
 
 export type ServiceName = 'flight-service' | 'booking-service' | 'notification-service' | 'api-gateway';
@@ -59,7 +73,10 @@ async function waitReady(url: string, proc: ChildProcess, name: string, timeoutM
   }
 }
 
-export async function startStack(extraEnv: Partial<Record<string, string>> = {}): Promise<Stack> {
+export async function startStack(
+  extraEnv: Partial<Record<string, string>> = {},
+  options: StackOptions = {},
+): Promise<Stack> {
   const prefix = uniquePrefix('e2e');
   const smtp = new SmtpSink();
   await smtp.start();
@@ -101,7 +118,7 @@ export async function startStack(extraEnv: Partial<Record<string, string>> = {})
   const procs = new Map<ServiceName, ChildProcess>();
   const launch = async (name: ServiceName) => {
     const proc = spawn(process.execPath, [path.join(ROOT, name, 'dist', 'main.js')], {
-      env,
+      env: { ...env, ...options.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [proc.stdout, proc.stderr]) {
@@ -120,7 +137,8 @@ export async function startStack(extraEnv: Partial<Record<string, string>> = {})
   };
   const stopOne = async (name: ServiceName) => {
     const proc = procs.get(name);
-    if (!proc || proc.exitCode !== null) return;
+    // A process killed by a signal has exitCode null and its signalCode set.
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill('SIGTERM');
@@ -141,6 +159,24 @@ export async function startStack(extraEnv: Partial<Record<string, string>> = {})
     async restart(name) {
       await stopOne(name);
       await launch(name);
+    },
+    async kill(name, signal = 'SIGKILL') {
+      const proc = procs.get(name);
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill(signal);
+      });
+    },
+    async start(name) {
+      const proc = procs.get(name);
+      if (proc && proc.exitCode === null && proc.signalCode === null) {
+        throw new Error(`${name} is still running`);
+      }
+      await launch(name);
+    },
+    pid(name) {
+      return procs.get(name)?.pid;
     },
     async stop() {
       await Promise.all([...procs.keys()].map(stopOne));
