@@ -19,6 +19,9 @@ const CUT_MS = 5000;
 const TICK_MS = 1000;
 const SWEEP_SLACK_MS = 1000;
 const PAYMENT_TIMEOUT_S = 3;
+/** Gateway → service and booking-service → flight-service timeout in this file (10 s by default). */
+const UPSTREAM_TIMEOUT_MS = 3000;
+const FLIGHT_CALL_ATTEMPTS = 3;
 
 const AMQP_PORT = Number(new URL(process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672').port || 5672);
 
@@ -27,6 +30,8 @@ let dbBooking: FaultProxy;
 let dbFlight: FaultProxy;
 let mqBooking: FaultProxy;
 let mqNotification: FaultProxy;
+/** booking-service → flight-service. */
+let flightLink: FaultProxy;
 let emailTimes: number[];
 let people: Customer[];
 let flightIds: number[];
@@ -37,11 +42,13 @@ const amqpVia = (p: FaultProxy) => `amqp://guest:guest@127.0.0.1:${p.port}`;
 
 beforeAll(async () => {
   const dbPort = testDbServer().DB_PORT;
-  [dbBooking, dbFlight, mqBooking, mqNotification] = await Promise.all([
+  [dbBooking, dbFlight, mqBooking, mqNotification, flightLink] = await Promise.all([
     FaultProxy.start(dbPort),
     FaultProxy.start(dbPort),
     FaultProxy.start(AMQP_PORT),
     FaultProxy.start(AMQP_PORT),
+    // flight-service's port is chosen by startStack: the proxy is pointed at it once known.
+    FaultProxy.start(1),
   ]);
   stack = await startStack(
     {
@@ -54,15 +61,22 @@ beforeAll(async () => {
       FAILED_RETRY_CRON: '* * * * * *',
       RETRY_BASE_DELAY_MS: '200',
       RETRY_MAX_DELAY_MS: '2000',
+      UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
+      FLIGHT_CALL_ATTEMPTS: String(FLIGHT_CALL_ATTEMPTS),
     },
     {
       serviceEnv: {
-        'booking-service': { DB_PORT: String(dbBooking.port), AMQP_URL: amqpVia(mqBooking) },
+        'booking-service': {
+          DB_PORT: String(dbBooking.port),
+          AMQP_URL: amqpVia(mqBooking),
+          FLIGHT_SERVICE_URL: `http://127.0.0.1:${flightLink.port}`,
+        },
         'flight-service': { DB_PORT: String(dbFlight.port) },
         'notification-service': { AMQP_URL: amqpVia(mqNotification) },
       },
     },
   );
+  flightLink.retarget(Number(new URL(stack.flight).port));
   emailTimes = recordEmailTimes(stack);
   for (const s of ['flight-service', 'booking-service', 'notification-service', 'api-gateway'] as const) {
     pids[s] = stack.pid(s);
@@ -75,7 +89,7 @@ afterAll(async () => {
   // The services' logs, for a post-mortem: E2E_LOGS=/tmp/faults.log npx jest e2e/test/faults.test.ts …
   if (process.env.E2E_LOGS) fs.writeFileSync(process.env.E2E_LOGS, stack?.logs.join('\n') ?? '');
   await stack?.stop();
-  await Promise.all([dbBooking, dbFlight, mqBooking, mqNotification].map((p) => p?.close()));
+  await Promise.all([dbBooking, dbFlight, mqBooking, mqNotification, flightLink].map((p) => p?.close()));
 });
 
 const ready = async (base: string) => (await callWithDeadline(base, 'GET', '/ready', 5000)).status;
@@ -285,4 +299,102 @@ describe('RabbitMQ unreachable during payments', () => {
     expect([...load.bookings.values()].filter((b) => b.paid).length).toBeGreaterThan(0);
     await expectInvariants('after the flapping broker', load);
   }, 180_000);
+});
+
+describe('MariaDB blackholed (a partition: packets vanish, nothing is refused)', () => {
+  test('no request hangs: each ends within the bound, and the services recover after the heal', async () => {
+    const load = new BookingLoad({
+      gateway: stack.gateway,
+      customers: people,
+      flightIds,
+      requestTimeoutMs: CLIENT_DEADLINE_MS,
+      payRetryMs: 30_000,
+    });
+    load.start();
+    let from = 0;
+    let healedAt = 0;
+    try {
+      await eventually(() => load.requests.filter((r) => r.outcome === 201).length >= 5, 60_000, 'warm-up');
+      from = Date.now();
+      dbBooking.blackhole();
+      dbFlight.blackhole();
+      const probe = await callWithDeadline(stack.booking, 'GET', '/ready', 10_000);
+      expect(probe.status).toBe(503);
+      await new Promise((r) => setTimeout(r, Math.max(0, from + CUT_MS - Date.now())));
+      await Promise.all([dbBooking.heal(), dbFlight.heal()]);
+      healedAt = Date.now();
+      await eventually(
+        async () => (await ready(stack.booking)) === 200 && (await ready(stack.flight)) === 200,
+        30_000,
+        'ready after the partition',
+      );
+      const paid = [...load.bookings.values()].filter((b) => b.paid).length;
+      await eventually(
+        () => [...load.bookings.values()].filter((b) => b.paid).length >= paid + 5,
+        30_000,
+        'payments after the partition',
+      );
+    } finally {
+      await load.stop();
+      await Promise.all([dbBooking.heal(), dbFlight.heal()]);
+    }
+    sweeperPauses.push({ from, to: Date.now() });
+    // Here the heal resets the blackholed connections, so nothing outlives the partition by more than the bound.
+    // (A real partition sends no reset: see RELIABILITY.md for what a request costs then.)
+    const bad = load.requests.filter(
+      (r) =>
+        typeof r.outcome !== 'number' ||
+        (r.outcome >= 500 && r.outcome !== 503) ||
+        r.ms > CUT_MS + REQUEST_BOUND_MS,
+    );
+    expect(bad).toEqual([]);
+    const slowest = [...load.requests].sort((a, b) => b.ms - a.ms).slice(0, 5);
+    console.log(
+      `database blackholed ${healedAt - from} ms: ${JSON.stringify(load.summary())}; slowest ${JSON.stringify(slowest)}`,
+    );
+    await expectInvariants('after the database partition', load);
+  }, 180_000);
+});
+
+describe('flight-service hung (blackholed) behind booking-service', () => {
+  test('the gateway answers 504 at UPSTREAM_TIMEOUT_MS; booking-service gives up after its attempts; nothing is held', async () => {
+    const c = people[0];
+    const requestId = `hung-flight-${Date.now()}`;
+    flightLink.blackhole();
+    const t0 = Date.now();
+    let gatewayMs = 0;
+    let serviceMs = 0;
+    try {
+      const r = await callWithDeadline(stack.gateway, 'POST', '/api/v1/bookings', CLIENT_DEADLINE_MS, {
+        token: c.token,
+        body: { flightId: flightIds[0], noOfSeats: 1 },
+        headers: { 'X-Request-Id': requestId },
+      });
+      gatewayMs = Date.now() - t0;
+      expect(r.status).toBe(504);
+      expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(gatewayMs).toBeLessThan(UPSTREAM_TIMEOUT_MS + 2000);
+      // The request goes on inside booking-service: each attempt waits for its own timeout.
+      await eventually(
+        () => stack.logs.some((l) => l.includes(requestId) && l.includes('flight-service cannot be reached')),
+        FLIGHT_CALL_ATTEMPTS * UPSTREAM_TIMEOUT_MS + 10_000,
+        'booking-service giving up',
+      );
+      serviceMs = Date.now() - t0;
+      expect(serviceMs).toBeLessThan(FLIGHT_CALL_ATTEMPTS * UPSTREAM_TIMEOUT_MS + 5000);
+    } finally {
+      await flightLink.heal();
+    }
+    console.log(
+      `hung flight-service: gateway 504 after ${gatewayMs} ms; booking-service gave up after ${serviceMs} ms ` +
+        `(UPSTREAM_TIMEOUT_MS ${UPSTREAM_TIMEOUT_MS} × FLIGHT_CALL_ATTEMPTS ${FLIGHT_CALL_ATTEMPTS})`,
+    );
+    // The flight lookup is the saga's first step: it failed, so no booking was recorded and no seat held.
+    const [rows] = (await stack.db.query(
+      `SELECT COUNT(*) AS n FROM \`${stack.prefix}bookings\`.bookings WHERE user_id = ? AND created_at >= FROM_UNIXTIME(? / 1000)`,
+      [c.id, t0],
+    )) as unknown as [[{ n: number }]];
+    expect(Number(rows[0].n)).toBe(0);
+    await expectInvariants('after the hung flight-service');
+  }, 120_000);
 });

@@ -4,7 +4,8 @@ import { createLogger } from '@skyway/common';
 import { retryDelayMs, retryDelaySchedule } from '../src/domain/bookings';
 import { DependencyDownError, EventConsumer, type DeliveryContext } from '../src/events/consumer';
 import { amqpNames, type AmqpNames } from '../src/events/topology';
-import { AMQP_URL, BrokerProxy, TestBroker } from './helpers/amqp';
+import { FaultProxy } from '../../e2e/test/support/fault-proxy';
+import { AMQP_URL, TestBroker } from './helpers/amqp';
 import { bookingEvent, newBookingId } from './helpers/events';
 import { TestWorld } from './helpers/service';
 import { SmtpSink } from './helpers/smtp-sink';
@@ -12,14 +13,20 @@ import { eventually, sleep } from './helpers/wait';
 
 const world = new TestWorld();
 const sink = new SmtpSink();
-const proxy = new BrokerProxy();
+/** A TCP proxy in front of the shared broker: cut, RabbitMQ is "down" for whoever connects through it. */
+let proxy: FaultProxy;
+const proxyUrl = () => {
+  const url = new URL(AMQP_URL);
+  url.port = String(proxy.port);
+  return url.toString();
+};
 let broker: TestBroker;
 const consumerNames: AmqpNames[] = [];
 
 beforeAll(async () => {
   await sink.start();
-  await proxy.restore();
-  await proxy.cut(); // RabbitMQ is "down" for whoever connects through the proxy
+  proxy = await FaultProxy.start(Number(new URL(AMQP_URL).port || 5672), new URL(AMQP_URL).hostname);
+  await proxy.cut();
   broker = await TestBroker.open();
 });
 
@@ -27,18 +34,18 @@ afterAll(async () => {
   await world.cleanup();
   for (const names of consumerNames) await broker.deleteTopology(names);
   await broker.close();
-  await proxy.cut();
+  await proxy.close();
   await sink.stop();
 });
 
 describe('when RabbitMQ is down', () => {
   it('the service starts anyway, is not ready, and consumes once the broker is back (and again after a drop)', async () => {
-    const service = await world.start({ SMTP_URL: sink.url, AMQP_URL: proxy.url });
+    const service = await world.start({ SMTP_URL: sink.url, AMQP_URL: proxyUrl() });
     await request(service.url).get('/health').expect(200);
     const down = await request(service.url).get('/ready').expect(503);
     expect(down.body.checks).toEqual({ database: 'ok', broker: expect.stringMatching(/^down: /) });
 
-    await proxy.restore();
+    await proxy.heal();
     await eventually(async () => (await request(service.url).get('/ready')).status === 200);
     const first = newBookingId();
     await broker.publishEvent(service.amqp.exchange, bookingEvent('booking.confirmed', first));
@@ -52,7 +59,7 @@ describe('when RabbitMQ is down', () => {
     await sleep(300);
     expect(sink.about(second)).toEqual([]);
 
-    await proxy.restore();
+    await proxy.heal();
     await eventually(() => sink.about(second).length === 1, 40_000);
     expect(sink.about(first)).toHaveLength(1);
     await request(service.url).get('/ready').expect(200);

@@ -85,8 +85,13 @@ export class FaultProxy {
 
   private constructor(
     private readonly targetHost: string,
-    private readonly targetPort: number,
+    private targetPort: number,
   ) {}
+
+  /** Points new connections at another port (when the target's port is known only after the proxy's). */
+  retarget(port: number): void {
+    this.targetPort = port;
+  }
 
   /** A proxy listening on a free 127.0.0.1 port, forwarding to `targetHost:targetPort`. */
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<FaultProxy> {

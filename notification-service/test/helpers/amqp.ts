@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { BookingEvent } from '@skyway/common';
 import type { AmqpNames } from '../../src/events/topology';
@@ -61,46 +60,5 @@ export class TestBroker {
   async close(): Promise<void> {
     await this.channel.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
-  }
-}
-
-/**
- * A TCP proxy in front of RabbitMQ: `cut()` drops every connection and refuses new ones (RabbitMQ "down" for
- * whoever connects through it), `restore()` lets them through again. The shared broker itself is untouched.
- */
-export class BrokerProxy {
-  private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  get url(): string {
-    return `amqp://guest:guest@127.0.0.1:${this.port}`;
-  }
-
-  async restore(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(5672, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
