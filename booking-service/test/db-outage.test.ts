@@ -103,3 +103,28 @@ test('a payment committed whose answer was lost: a retry with the same key gets 
   // Another key still cannot pay it twice.
   expectProblem(await pay(901, 'another-key', body), 409);
 });
+
+test('a payment attempt that died with booking-service (PENDING past the payment timeout) can be taken over', async () => {
+  const booked = await stack
+    .http()
+    .post('/api/v1/bookings')
+    .set(user(902))
+    .send({ flightId: flight.id, noOfSeats: 1 })
+    .expect(201);
+  const body = { bookingId: booked.body.id, amount: booked.body.totalCost };
+  // What a kill -9 between "PENDING" and "BOOKED" leaves behind (found by the e2e crash test): a PENDING row
+  // nobody will ever complete. A recent one is still someone's payment in progress…
+  await stack.bookingsDb.query("UPDATE bookings SET status = 'PENDING' WHERE id = ?", {
+    replacements: [booked.body.id],
+  });
+  expectProblem(await pay(902, 'after-crash', body), 409);
+  // … one older than the payment timeout (30 s here) plus its grace is an abandoned attempt.
+  await stack.bookingsDb.query(
+    "UPDATE bookings SET updated_at = NOW(3) - INTERVAL 40 SECOND WHERE id = ? AND status = 'PENDING'",
+    { replacements: [booked.body.id] },
+  );
+  const paid = await pay(902, 'after-crash-2', body);
+  expect(paid.status).toBe(201);
+  expect((await bookingRows(stack, 'id = ?', [booked.body.id]))[0].status).toBe('BOOKED');
+  expect(provider.inner.charges.filter((c) => c.bookingId === booked.body.id)).toHaveLength(1);
+});

@@ -39,6 +39,11 @@ describe('booking rules', () => {
     expect(paymentRefusal(booking(), 9001, now)).toBe('wrong-amount');
     expect(paymentRefusal(booking({ status: 'BOOKED' }), 9000, now)).toBe('already-booked');
     expect(paymentRefusal(booking({ status: 'PENDING' }), 9000, now)).toBe('in-progress');
+    // A PENDING booking untouched since before the abandonment instant belongs to a dead attempt.
+    const stale = booking({ status: 'PENDING', updatedAt: new Date(now.getTime() - 60_000) });
+    expect(paymentRefusal(stale, 9000, now, new Date(now.getTime() - 35_000))).toBeUndefined();
+    expect(paymentRefusal(stale, 9000, now, new Date(now.getTime() - 90_000))).toBe('in-progress');
+    expect(paymentRefusal(stale, 9001, now, new Date(now.getTime() - 35_000))).toBe('wrong-amount');
     expect(paymentRefusal(booking({ status: 'CANCELLED' }), 9000, now)).toBe('cancelled');
     expect(paymentRefusal(booking({ expiresAt: now }), 9000, now)).toBe('expired');
   });

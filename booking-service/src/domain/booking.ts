@@ -74,9 +74,20 @@ export const expiresAtFrom = (now: Date, ttlSeconds: number) => new Date(now.get
 /** Why a payment for this booking cannot start now, or undefined when it may. */
 export type PaymentRefusal = 'already-booked' | 'in-progress' | 'cancelled' | 'expired' | 'wrong-amount';
 
-export function paymentRefusal(b: BookingRecord, amount: number, now: Date): PaymentRefusal | undefined {
+/**
+ * `pendingAbandonedBefore`: a PENDING booking last changed before this instant belongs to a payment attempt
+ * that died with its process (a live attempt gives up after the payment timeout and puts the booking back),
+ * so it may be paid again under the same rules as an INITIATED one.
+ */
+export function paymentRefusal(
+  b: BookingRecord,
+  amount: number,
+  now: Date,
+  pendingAbandonedBefore?: Date,
+): PaymentRefusal | undefined {
   if (b.status === 'BOOKED') return 'already-booked';
-  if (b.status === 'PENDING') return 'in-progress';
+  const abandoned = pendingAbandonedBefore && b.updatedAt.getTime() <= pendingAbandonedBefore.getTime();
+  if (b.status === 'PENDING' && !abandoned) return 'in-progress';
   if (b.status === 'CANCELLED') return 'cancelled';
   if (b.expiresAt.getTime() <= now.getTime()) return 'expired';
   if (amount !== b.totalCost) return 'wrong-amount';

@@ -49,6 +49,9 @@ export class PaymentInterrupted extends HttpProblem {
   }
 }
 
+/** Beyond the payment timeout, before a PENDING booking counts as abandoned by a dead process. */
+const ABANDON_GRACE_MS = 5000;
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -78,17 +81,22 @@ export class PaymentService {
   ): Promise<PaymentView> {
     const { models, sequelize, provider, logger } = this.deps;
     const { bookingId, amount } = input;
-    const earlier = await inTransaction(sequelize, async (transaction) => {
+    const attempt = await inTransaction(sequelize, async (transaction) => {
       const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
       if (!b || b.cancelReason === RESERVATION_FAILED || b.userId !== who.userId) {
         throw notFound(`Booking ${bookingId} not found`);
       }
-      switch (paymentRefusal(asRecord(b), amount, this.now())) {
+      const now = this.now();
+      const abandonedBefore = new Date(
+        now.getTime() - this.deps.paymentTimeoutSeconds * 1000 - ABANDON_GRACE_MS,
+      );
+      const previous = b.status;
+      switch (paymentRefusal(asRecord(b), amount, now, abandonedBefore)) {
         case 'already-booked': {
           // Paid with this very key by a request whose answer was lost (its commit went through while the
           // connection broke): the retry gets that payment, not a 409.
           const p = await models.Payment.findOne({ where: { bookingId }, transaction });
-          if (p && p.userId === who.userId && p.idempotencyKey === idempotencyKey) return p;
+          if (p && p.userId === who.userId && p.idempotencyKey === idempotencyKey) return { paid: p };
           throw conflict(`Booking ${bookingId} is already paid`);
         }
         case 'in-progress':
@@ -104,11 +112,20 @@ export class PaymentService {
         case undefined:
           break;
       }
+      if (previous === 'PENDING') {
+        // The attempt that set PENDING died with its process (booking-service was killed mid-payment). Taking
+        // over lets the customer pay: with the same Idempotency-Key the provider charges once; with another
+        // key, a charge the dead attempt may have made needs a refund (logged, as for every such case).
+        logger.warn('taking over an abandoned payment attempt', { bookingId, pendingSince: b.updatedAt });
+      }
       b.status = 'PENDING';
+      b.changed('updatedAt', true);
       await b.save({ transaction });
-      return undefined;
+      // This attempt's mark: only this attempt may complete or undo the PENDING it set.
+      return { startedAt: b.updatedAt };
     });
-    if (earlier) return toPaymentView(earlier);
+    if (attempt.paid) return toPaymentView(attempt.paid);
+    const { startedAt } = attempt;
 
     let providerRef: string;
     try {
@@ -120,7 +137,7 @@ export class PaymentService {
       });
       ({ providerRef } = await withTimeout(charge, this.deps.paymentTimeoutSeconds * 1000));
     } catch (err) {
-      const later = await this.backToInitiated(bookingId);
+      const later = await this.backToInitiated(bookingId, startedAt);
       if (err instanceof PaymentDeclinedError)
         throw new HttpProblem(402, `The payment was declined: ${err.message}`);
       logger.error('payment provider failed', { err, bookingId });
@@ -131,14 +148,14 @@ export class PaymentService {
     const now = this.now();
     let payment: Payment;
     try {
-      payment = await this.recordPayment(who, idempotencyKey, input, providerRef, now);
+      payment = await this.recordPayment(who, idempotencyKey, input, providerRef, startedAt, now);
     } catch (err) {
       if (err instanceof HttpProblem) throw err;
       // Charged, but BOOKED could not be recorded: the database went away (perhaps after committing). Back to
       // INITIATED (a no-op if it did commit), so a retry with the same key completes it: the provider charges
       // each key once, and a committed payment is found by its key.
       logger.warn('payment charged but not recorded; the booking goes back to INITIATED', { err, bookingId });
-      const later = await this.backToInitiated(bookingId);
+      const later = await this.backToInitiated(bookingId, startedAt);
       const detail = 'The payment could not be recorded; retry with the same Idempotency-Key';
       throw later ? new PaymentInterrupted(503, detail, later.settled) : new HttpProblem(503, detail);
     }
@@ -151,13 +168,15 @@ export class PaymentService {
     idempotencyKey: string,
     { bookingId, amount }: { bookingId: number; amount: number },
     providerRef: string,
+    startedAt: Date,
     now: Date,
   ): Promise<Payment> {
     const { models, sequelize, logger } = this.deps;
     return inTransaction(sequelize, async (transaction) => {
       const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
-      if (!b || b.status !== 'PENDING') {
-        // Only reachable if something bypassed PENDING; the charge needs a person to refund it.
+      if (!b || b.status !== 'PENDING' || b.updatedAt.getTime() !== startedAt.getTime()) {
+        // Only reachable if something bypassed PENDING, or took over this attempt presumed dead: the charge
+        // needs a person to refund it.
         logger.error('charged a booking that is no longer pending; refund needed', {
           bookingId,
           providerRef,
@@ -180,12 +199,16 @@ export class PaymentService {
    * keeps trying in the background and returns that attempt (otherwise the booking would stay PENDING, every
    * retry would get 409 until the sweeper expired it, and a charged customer would lose the booking).
    */
-  private async backToInitiated(bookingId: number): Promise<{ settled: Promise<boolean> } | undefined> {
+  private async backToInitiated(
+    bookingId: number,
+    startedAt: Date,
+  ): Promise<{ settled: Promise<boolean> } | undefined> {
     const { models, sequelize, logger } = this.deps;
     const revert = () =>
       inTransaction(sequelize, async (transaction) => {
         const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
-        if (b?.status !== 'PENDING') return;
+        // Not when another attempt has taken the booking over since (this one was presumed dead).
+        if (b?.status !== 'PENDING' || b.updatedAt.getTime() !== startedAt.getTime()) return;
         b.status = 'INITIATED';
         await b.save({ transaction });
       });
