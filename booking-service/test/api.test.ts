@@ -230,6 +230,10 @@ describe('GET /api/v1/bookings', () => {
     const tooMany = await stack.http().get('/api/v1/bookings?limit=101').set(user(8));
     expectProblem(tooMany, 400);
     expect(tooMany.body.errors[0].path).toBe('limit');
+    for (const q of ['page=0x10', 'page=1e2', 'limit=%201', 'page=-1', 'page=99999999999']) {
+      const odd = await stack.http().get(`/api/v1/bookings?${q}`).set(user(8));
+      expectProblem(odd, 400);
+    }
   });
 });
 

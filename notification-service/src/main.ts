@@ -98,7 +98,7 @@ export async function startNotificationService(
   const app = buildApp({ config, logger, sequelize, brokerReady: () => consumer.isReady() });
   let server;
   try {
-    server = await listen(app, config.NOTIFICATION_SERVICE_PORT);
+    server = await listen(app, config.NOTIFICATION_SERVICE_PORT, config);
   } catch (err) {
     await Promise.allSettled([retryJob.stop(), reminderJob.stop(), consumer.stop()]);
     mailer.close();

@@ -26,7 +26,15 @@ export const idParams = z.object({
     .pipe(z.number().max(2 ** 31 - 1)),
 });
 
+/** A whole number in a query string: digits only (no `0x10`, `1e2`, spaces or signs). */
+const queryInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 export const pageQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  page: queryInt(1, 1_000_000).default(1),
+  limit: queryInt(1, 100).default(20),
 });
