@@ -3,14 +3,14 @@ import { z } from 'zod';
 import {
   baseEnvShape,
   DEFAULT_PORTS,
-  defaultLogLevel,
   DEV_INTERNAL_TOKEN,
   envBool,
   envInt,
   envString,
   envUrlList,
   localUrl,
-  parseConfig,
+  parseServiceConfig,
+  type ServiceConfig,
 } from '@skyway/common';
 
 export const DEV_JWT_SECRET = 'dev-jwt-secret-change-me-0123456789abcdef';
@@ -145,13 +145,8 @@ const schema = z.object({
   TRUST_PROXY: envTrustProxy,
 });
 
-export type GatewayConfig = Omit<z.infer<typeof schema>, 'LOG_LEVEL'> & { LOG_LEVEL: string; dbName: string };
+export type GatewayConfig = ServiceConfig<typeof schema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const cfg = parseConfig(
-    schema,
-    { MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true', ...env },
-    DEV_SECRETS,
-  );
-  return { ...cfg, LOG_LEVEL: cfg.LOG_LEVEL ?? defaultLogLevel(env), dbName: `${cfg.DB_NAME_PREFIX}gateway` };
+  return parseServiceConfig(schema, 'gateway', env, DEV_SECRETS);
 }

@@ -3,13 +3,13 @@ import cron from 'node-cron';
 import {
   baseEnvShape,
   DEFAULT_PORTS,
-  defaultLogLevel,
   envBool,
   envInt,
   envString,
   envUrlList,
   localUrl,
-  parseConfig,
+  parseServiceConfig,
+  type ServiceConfig,
 } from '@skyway/common';
 
 const cronExpression = (def: string) =>
@@ -46,16 +46,8 @@ const schema = z.object({
   OUTBOX_RETENTION_HOURS: envInt(168, 1, 24 * 365),
 });
 
-export type BookingConfig = Omit<z.infer<typeof schema>, 'LOG_LEVEL'> & { LOG_LEVEL: string; dbName: string };
+export type BookingConfig = ServiceConfig<typeof schema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BookingConfig {
-  const cfg = parseConfig(schema, {
-    MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true',
-    ...env,
-  });
-  return {
-    ...cfg,
-    LOG_LEVEL: cfg.LOG_LEVEL ?? defaultLogLevel(env),
-    dbName: `${cfg.DB_NAME_PREFIX}bookings`,
-  };
+  return parseServiceConfig(schema, 'bookings', env);
 }

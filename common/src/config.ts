@@ -118,6 +118,35 @@ export function parseConfig<S extends z.ZodType<Record<string, unknown>>>(
   return result.data;
 }
 
+/** What every service's configuration adds to its variables: the resolved log level and its database name. */
+export type ServiceConfig<S extends z.ZodType<Record<string, unknown>>> = Omit<z.infer<S>, 'LOG_LEVEL'> & {
+  LOG_LEVEL: string;
+  dbName: string;
+};
+
+/**
+ * A service's configuration: `parseConfig`, with MIGRATE_ON_START defaulting to false in production (migrations
+ * are then a deploy step, `npm run migrate`), the log level defaulted, and the database named
+ * `<DB_NAME_PREFIX><database>`.
+ */
+export function parseServiceConfig<S extends z.ZodType<Record<string, unknown>>>(
+  schema: S,
+  database: string,
+  env: NodeJS.ProcessEnv = process.env,
+  devSecrets?: Record<string, string>,
+): ServiceConfig<S> {
+  const cfg = parseConfig(
+    schema,
+    { MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true', ...env },
+    devSecrets,
+  ) as Record<string, unknown>;
+  return {
+    ...cfg,
+    LOG_LEVEL: (cfg.LOG_LEVEL as string | undefined) ?? defaultLogLevel(env),
+    dbName: `${cfg.DB_NAME_PREFIX as string}${database}`,
+  } as ServiceConfig<S>;
+}
+
 /** Names of the secrets still on their development default (to warn about at start). */
 export function devSecretsInUse(cfg: Record<string, unknown>, devSecrets: Record<string, string>): string[] {
   return Object.entries(devSecrets)

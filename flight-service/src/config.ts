@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { baseEnvShape, DEFAULT_PORTS, defaultLogLevel, envBool, envInt, parseConfig } from '@skyway/common';
+import {
+  baseEnvShape,
+  DEFAULT_PORTS,
+  envBool,
+  envInt,
+  parseServiceConfig,
+  type ServiceConfig,
+} from '@skyway/common';
 
 const schema = z.object({
   ...baseEnvShape,
@@ -10,12 +17,8 @@ const schema = z.object({
   DB_POOL_MAX: envInt(20, 2, 500),
 });
 
-export type FlightConfig = Omit<z.infer<typeof schema>, 'LOG_LEVEL'> & { LOG_LEVEL: string; dbName: string };
+export type FlightConfig = ServiceConfig<typeof schema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightConfig {
-  const cfg = parseConfig(schema, {
-    MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true',
-    ...env,
-  });
-  return { ...cfg, LOG_LEVEL: cfg.LOG_LEVEL ?? defaultLogLevel(env), dbName: `${cfg.DB_NAME_PREFIX}flights` };
+  return parseServiceConfig(schema, 'flights', env);
 }

@@ -3,11 +3,11 @@ import cron from 'node-cron';
 import {
   baseEnvShape,
   DEFAULT_PORTS,
-  defaultLogLevel,
   envBool,
   envInt,
   envString,
-  parseConfig,
+  parseServiceConfig,
+  type ServiceConfig,
 } from '@skyway/common';
 
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -69,19 +69,8 @@ const schema = z.object({
   REMINDER_LEAD_HOURS: envInt(24, 1, 24 * 30),
 });
 
-export type NotificationConfig = Omit<z.infer<typeof schema>, 'LOG_LEVEL'> & {
-  LOG_LEVEL: string;
-  dbName: string;
-};
+export type NotificationConfig = ServiceConfig<typeof schema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): NotificationConfig {
-  const cfg = parseConfig(schema, {
-    MIGRATE_ON_START: env.NODE_ENV === 'production' ? 'false' : 'true',
-    ...env,
-  });
-  return {
-    ...cfg,
-    LOG_LEVEL: cfg.LOG_LEVEL ?? defaultLogLevel(env),
-    dbName: `${cfg.DB_NAME_PREFIX}notifications`,
-  };
+  return parseServiceConfig(schema, 'notifications', env);
 }
