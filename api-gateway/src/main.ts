@@ -1,11 +1,8 @@
 import path from 'node:path';
 import { createClient } from 'redis';
 import {
-  bootstrapDatabase,
   closeServer,
   createLogger,
-  createSequelize,
-  devSecretsInUse,
   listen,
   listeningPort,
   loadDotenv,
@@ -13,6 +10,7 @@ import {
   runMain,
   type Logger,
   type RunningService,
+  openService,
 } from '@skyway/common';
 import { buildApp } from './app';
 import { DEV_ADMIN_PASSWORD, DEV_SECRETS, loadConfig } from './config';
@@ -53,15 +51,12 @@ async function connectRedis(url: string, logger: Logger) {
 /** Starts the gateway: config, database bootstrap, admin user, Redis (when configured), HTTP. */
 export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadConfig(env);
-  const logger = createLogger('api-gateway', config.LOG_LEVEL);
-  for (const name of devSecretsInUse(config, DEV_SECRETS)) {
-    if (name === 'ADMIN_PASSWORD') continue;
-    logger.warn(`${name} is the development default; set it before exposing this service`);
-  }
-  const sequelize = createSequelize(config, config.dbName, { poolMax: config.DB_POOL_MAX });
+  // ADMIN_PASSWORD gets its own warning below, naming the account.
+  const { logger, sequelize } = await openService('api-gateway', config, MIGRATIONS_DIR, {
+    devSecrets: { INTERNAL_TOKEN: DEV_SECRETS.INTERNAL_TOKEN, JWT_SECRET: DEV_SECRETS.JWT_SECRET },
+  });
   let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
   try {
-    if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, MIGRATIONS_DIR, logger);
     const users = new UserDirectory(initModels(sequelize).User, config.BCRYPT_ROUNDS);
     const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
     if (admin !== 'kept') logger.info(`admin user ${admin}`, { email: config.ADMIN_EMAIL });

@@ -2,12 +2,8 @@ import path from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import {
   amqpName,
-  bootstrapDatabase,
   closeServer,
   createLogger,
-  createSequelize,
-  devSecretsInUse,
-  DEV_INTERNAL_TOKEN,
   EVENTS_EXCHANGE,
   listen,
   listeningPort,
@@ -15,6 +11,7 @@ import {
   onShutdown,
   runMain,
   type RunningService,
+  openService,
 } from '@skyway/common';
 import { buildApp } from './app';
 import { FlightClient } from './clients/flight-client';
@@ -55,12 +52,7 @@ export async function startBookingService(
   options: BookingServiceOptions = {},
 ): Promise<RunningBookingService> {
   const config = loadConfig(env);
-  const logger = createLogger('booking-service', config.LOG_LEVEL);
-  for (const name of devSecretsInUse(config, { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN })) {
-    logger.warn(`${name} is the development default; set it before exposing this service`);
-  }
-  const sequelize = createSequelize(config, config.dbName, { poolMax: config.DB_POOL_MAX });
-  if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, MIGRATIONS_DIR, logger);
+  const { logger, sequelize } = await openService('booking-service', config, MIGRATIONS_DIR);
   const models = initModels(sequelize);
 
   const relay = new OutboxRelay({

@@ -10,3 +10,4 @@ export * from './server';
 export * from './http-client';
 export * from './events';
 export * from './api-docs';
+export * from './service';

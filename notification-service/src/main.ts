@@ -1,11 +1,7 @@
 import path from 'node:path';
 import {
-  bootstrapDatabase,
   closeServer,
   createLogger,
-  createSequelize,
-  devSecretsInUse,
-  DEV_INTERNAL_TOKEN,
   listen,
   listeningPort,
   loadDotenv,
@@ -13,6 +9,7 @@ import {
   runMain,
   type BookingEvent,
   type RunningService,
+  openService,
 } from '@skyway/common';
 import { buildApp } from './app';
 import { loadConfig, type NotificationConfig } from './config';
@@ -53,14 +50,9 @@ export async function startNotificationService(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<NotificationService> {
   const config = loadConfig(env);
-  const logger = createLogger('notification-service', config.LOG_LEVEL);
-  for (const name of devSecretsInUse(config, { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN })) {
-    logger.warn(`${name} is the development default; set it before exposing this service`);
-  }
+  const { logger, sequelize } = await openService('notification-service', config, MIGRATIONS_DIR);
   if (!config.SMTP_URL)
     logger.warn('SMTP_URL is not set: emails are written to the log instead of being sent');
-  const sequelize = createSequelize(config, config.dbName, { poolMax: config.DB_POOL_MAX });
-  if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, MIGRATIONS_DIR, logger);
   const mailer = createMailer(config, logger);
   const deps: NotifierDeps = {
     config,

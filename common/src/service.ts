@@ -1,0 +1,47 @@
+import type { Sequelize } from 'sequelize';
+import { DEV_INTERNAL_TOKEN, devSecretsInUse } from './config';
+import { bootstrapDatabase, createSequelize, type DbServer } from './db';
+import { createLogger, type Logger } from './logger';
+
+export interface ServiceStartConfig extends DbServer {
+  NODE_ENV: string;
+  LOG_LEVEL: string;
+  dbName: string;
+  MIGRATE_ON_START: boolean;
+  DB_POOL_MAX?: number;
+}
+
+export interface ServiceStartOptions {
+  /** Secrets to warn about while they keep their development value (default: INTERNAL_TOKEN). */
+  devSecrets?: Record<string, string>;
+  multipleStatements?: boolean;
+}
+
+/**
+ * The first steps of every service: its logger, a warning for each development secret still in use (not under
+ * test, where they are the norm), and its database — created and migrated first when MIGRATE_ON_START.
+ */
+export async function openService(
+  name: string,
+  config: ServiceStartConfig,
+  migrationsDir: string,
+  { devSecrets = { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN }, multipleStatements }: ServiceStartOptions = {},
+): Promise<{ logger: Logger; sequelize: Sequelize }> {
+  const logger = createLogger(name, config.LOG_LEVEL);
+  if (config.NODE_ENV !== 'test') {
+    for (const secret of devSecretsInUse(config as unknown as Record<string, unknown>, devSecrets)) {
+      logger.warn(`${secret} is the development default; set it before exposing this service`);
+    }
+  }
+  const sequelize = createSequelize(config, config.dbName, {
+    poolMax: config.DB_POOL_MAX,
+    multipleStatements,
+  });
+  try {
+    if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, migrationsDir, logger);
+  } catch (err) {
+    await sequelize.close().catch(() => undefined);
+    throw err;
+  }
+  return { logger, sequelize };
+}
