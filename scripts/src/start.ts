@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     });
     children.set(s.name, child);
     const prefix = label(s.name, s.color);
+    process.stdout.write(`${prefix} started (pid ${child.pid})\n`);
     for (const stream of [child.stdout, child.stderr]) {
       readline
         .createInterface({ input: stream })

@@ -205,17 +205,23 @@ function toMysql(s: ReturnType<typeof testDbServer>) {
 }
 
 /** Removes the exchange and queues this stack declared (RabbitMQ is shared; never leave litter). */
-async function deleteAmqpNames(env: Record<string, string>): Promise<void> {
+export async function deleteAmqpNames(env: Record<string, string>): Promise<void> {
   const names = amqpNamesFor(notificationConfig(env));
   const conn = await amqp.connect(env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672');
-  try {
+  // One channel per deletion: a broker error closes the channel it happens on, and must not skip the rest.
+  const attempt = async (what: string, op: (ch: amqp.Channel) => Promise<unknown>) => {
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
+    await op(ch).then(
+      () => ch.close().catch(() => undefined),
+      (err: Error) => console.warn(`could not delete ${what}: ${err.message}`),
+    );
+  };
+  try {
     for (const q of [names.queue, names.dlq, ...names.retryQueues.map((r) => r.name)]) {
-      await ch.deleteQueue(q).catch(() => undefined);
+      await attempt(q, (ch) => ch.deleteQueue(q));
     }
-    await ch.deleteExchange(names.exchange).catch(() => undefined);
-    await ch.close().catch(() => undefined);
+    await attempt(names.exchange, (ch) => ch.deleteExchange(names.exchange));
   } finally {
     await conn.close();
   }
