@@ -118,7 +118,7 @@ export async function startBookingService(
   const jobs: ScheduledTask[] = [
     cron.schedule(
       config.SWEEPER_CRON,
-      track(() => sweeper.runOnce().catch((err: unknown) => logger.error('sweeper run failed', { err }))),
+      track(() => sweeper.tick().catch((err: unknown) => logger.error('sweeper run failed', { err }))),
       { name: 'booking-sweeper', noOverlap: true },
     ),
     cron.schedule(
@@ -155,6 +155,7 @@ export async function startBookingService(
       for (const job of jobs) await job.destroy();
       await closeServer(server);
       await Promise.allSettled([...inFlight]);
+      await sweeper.idle();
       await relay.stop();
       await sequelize.close();
     },

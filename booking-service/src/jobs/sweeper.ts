@@ -16,6 +16,12 @@ export interface SweeperDeps {
   now?: () => Date;
 }
 
+/**
+ * A Date as a DATETIME(3) literal in UTC (the session time zone). Sequelize formats a Date replacement
+ * without its milliseconds, which made `expires_at <= :now` miss a booking due up to a second ago.
+ */
+const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+
 export interface SweepResult {
   /** Bookings this sweeper expired (no other sweeper expired them). */
   expired: number[];
@@ -34,6 +40,9 @@ export interface SweepResult {
  */
 export class Sweeper {
   private readonly now: () => Date;
+  /** Seat releases started by tick() and not finished yet. */
+  private readonly releasing = new Set<Promise<unknown>>();
+  private retrying?: Promise<unknown>;
 
   constructor(private readonly deps: SweeperDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -63,6 +72,49 @@ export class Sweeper {
     return result;
   }
 
+  /**
+   * What the cron runs. Expiring is database work only and is done at once; the seat releases (HTTP calls to
+   * flight-service) run in the background. A slow or hung flight-service therefore never delays the next
+   * tick's expiries (runOnce waits for its releases, and with a hung flight-service a run lasted
+   * FLIGHT_CALL_ATTEMPTS × UPSTREAM_TIMEOUT_MS per batch while due bookings waited). Leftover releases are
+   * retried only once the previous retry pass is over, so a hung flight-service does not pile them up.
+   */
+  async tick(): Promise<number[]> {
+    const expired: Array<{ id: number; flightId: number; needsRelease: boolean }> = [];
+    for (;;) {
+      const batch = await this.expireBatch();
+      if (batch.length === 0) break;
+      expired.push(...batch);
+      this.deps.onEvents();
+    }
+    const toRelease = expired.filter((b) => b.needsRelease);
+    if (toRelease.length) this.inBackground(() => this.deps.releaser.releaseAll(toRelease));
+    this.retrying ??= this.inBackground(async () => {
+      for (;;) {
+        const batch = await this.claimPendingReleases();
+        if (batch.length === 0) break;
+        await this.deps.releaser.releaseAll(batch);
+      }
+    }).finally(() => {
+      this.retrying = undefined;
+    });
+    if (expired.length) this.deps.logger.info('sweeper run', { expired: expired.length });
+    return expired.map((b) => b.id);
+  }
+
+  /** Waits for the releases tick() started (before the pool closes). */
+  async idle(): Promise<void> {
+    while (this.releasing.size) await Promise.allSettled([...this.releasing]);
+  }
+
+  private inBackground(run: () => Promise<unknown>): Promise<unknown> {
+    const p: Promise<unknown> = run()
+      .catch((err: unknown) => this.deps.logger.error('seat releases failed', { err }))
+      .finally(() => this.releasing.delete(p));
+    this.releasing.add(p);
+    return p;
+  }
+
   private leaseUntil(now: Date): Date {
     return new Date(now.getTime() + this.deps.releaseRetrySeconds * 1000);
   }
@@ -83,7 +135,7 @@ export class Sweeper {
             LIMIT :limit
             FOR UPDATE SKIP LOCKED`,
           {
-            replacements: { status, now, abandoned: abandonedPaymentBefore, limit },
+            replacements: { status, now: sqlTime(now), abandoned: sqlTime(abandonedPaymentBefore), limit },
             type: QueryTypes.SELECT,
             transaction,
           },
@@ -126,11 +178,11 @@ export class Sweeper {
           ORDER BY release_lease_until, id
           LIMIT :limit
           FOR UPDATE SKIP LOCKED`,
-        { replacements: { now, limit: batchSize }, type: QueryTypes.SELECT, transaction },
+        { replacements: { now: sqlTime(now), limit: batchSize }, type: QueryTypes.SELECT, transaction },
       );
       if (rows.length === 0) return [];
       await sequelize.query('UPDATE bookings SET release_lease_until = :lease WHERE id IN (:ids)', {
-        replacements: { lease: this.leaseUntil(now), ids: rows.map((r) => r.id) },
+        replacements: { lease: sqlTime(this.leaseUntil(now)), ids: rows.map((r) => r.id) },
         transaction,
       });
       return rows;
