@@ -107,7 +107,10 @@ export function toProblem(err: unknown): HttpProblem {
   }
   if (e?.name && DB_DOWN.has(e.name))
     return serviceUnavailable('The database is unavailable; try again shortly');
-  const code = (err as { parent?: { code?: string } })?.parent?.code;
+  // Sequelize wraps the driver's error (`parent`); a query on a raw pooled connection (withConnection) throws
+  // mysql2's own, which marks a broken connection `fatal`.
+  const raw = err as { parent?: { code?: string }; fatal?: boolean; code?: string };
+  const code = raw?.parent?.code ?? (raw?.fatal ? raw.code : undefined);
   if (code && DB_CONNECTION_CODES.has(code)) {
     return serviceUnavailable('The database is unavailable; try again shortly');
   }

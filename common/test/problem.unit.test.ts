@@ -19,6 +19,13 @@ describe('toProblem: a database that went away mid-query', () => {
     },
   );
 
+  test('a raw mysql2 error of a broken connection (fatal) is a 503 too', () => {
+    const err = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', fatal: true });
+    expect(toProblem(err).status).toBe(503);
+    // Not every error with a `code` is the database's: only the driver's fatal ones count.
+    expect(toProblem(Object.assign(new Error('x'), { code: 'ECONNRESET' })).status).toBe(500);
+  });
+
   test('a query that is itself wrong stays a 500', () => {
     expect(toProblem(sequelizeError('ER_PARSE_ERROR')).status).toBe(500);
   });
