@@ -8,15 +8,22 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** 1–255 printable ASCII characters (contract). */
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 
+/**
+ * No body this service accepts nests deeper than this; a deeper one (JSON.parse takes 100 kB of `[[[…`)
+ * would otherwise overflow the stack here, before validation, and answer 500.
+ */
+const MAX_BODY_DEPTH = 32;
+
 /** JSON with object keys sorted, so the same body written differently has the same fingerprint. */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === undefined) return 'null';
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (depth >= MAX_BODY_DEPTH) throw badRequest(`The body is nested more than ${MAX_BODY_DEPTH} levels deep`);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
 }
 
 export function requestFingerprint(method: string, path: string, body: unknown): string {
