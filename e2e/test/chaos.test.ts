@@ -30,8 +30,11 @@ beforeAll(async () => {
     PAYMENT_TIMEOUT_SECONDS: String(PAYMENT_TIMEOUT_S),
     RELEASE_RETRY_SECONDS: '2',
     // A sender killed mid-send holds its notification this long before another delivery may take it over.
-    SEND_LEASE_MS: '3000',
-    SMTP_TIMEOUT_MS: '1500',
+    // The SMTP timeout stays well above what a loaded 2-core machine needs for one send: a send that times
+    // out after the sink accepted it is retried, which is the at-least-once duplicate this test must not see
+    // outside a kill.
+    SEND_LEASE_MS: '10000',
+    SMTP_TIMEOUT_MS: '5000',
     FAILED_RETRY_CRON: '* * * * * *',
     RETRY_BASE_DELAY_MS: '200',
     RETRY_MAX_DELAY_MS: '2000',

@@ -693,13 +693,12 @@ function slowClient(base: string, head: string, drip?: { bytes: string; everyMs:
 }
 
 describe('slow clients', () => {
-  // notification-service does not pass its configuration to listen() yet, so it keeps the defaults.
   const bounds = () =>
     [
       [stack.gateway, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS],
       [stack.flight, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS],
       [stack.booking, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS],
-      [stack.notification, 10_000, 30_000],
+      [stack.notification, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS],
     ] as const;
   // Node checks the timeouts once a second (listen() sets connectionsCheckingInterval); slack for a busy machine.
   const SLACK_MS = 1000 + 2500;

@@ -133,6 +133,15 @@ export async function startStack(
       );
     }
     procs.set(name, proc);
+    proc.once('exit', (code, signal) => {
+      // A service that dies on its own is a finding: say so with its last words (a test's own kills are signals).
+      if (code !== null && code !== 0) {
+        const last = logs.filter((l) => l.startsWith(`${name} `)).slice(-15);
+        console.warn(
+          `${name} exited with code ${code}${signal ? ` (${signal})` : ''}; its last lines:\n${last.join('\n')}`,
+        );
+      }
+    });
     await waitReady(url(name), proc, name);
   };
   const stopOne = async (name: ServiceName) => {
