@@ -100,6 +100,10 @@ export class EventConsumer<T> {
   }
 
   private async setup(model: ChannelModel): Promise<void> {
+    // amqplib's recovery attaches its 'error' listener only after setup succeeds: a connection that breaks
+    // while the topology is being declared would emit an unhandled 'error' and kill the process (the crash
+    // test found it). The failed setup itself is reported through recovery's 'reconnect-scheduled'.
+    model.on('error', () => undefined);
     const ch = await model.createConfirmChannel();
     ch.on('error', (err: Error) => this.opts.logger.warn('broker channel error', { error: err.message }));
     ch.on('close', () => {
