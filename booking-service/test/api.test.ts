@@ -118,6 +118,9 @@ describe('POST /api/v1/bookings', () => {
     expect(after.available + after.held).toBe(after.total);
     const [row] = await bookingRows(stack, 'id = ?', [res.body.id]);
     expect(row.seats_state).toBe('HELD');
+    // The answer is the stored booking, to the millisecond.
+    const stored = await stack.http().get(`/api/v1/bookings/${res.body.id}`).set(user(2)).expect(200);
+    expect(stored.body).toEqual(res.body);
     const events = await outboxRows(stack, res.body.id);
     expect(events.map((e) => e.type)).toEqual(['booking.created']);
     const event = bookingEventSchema.parse(JSON.parse(events[0].payload));

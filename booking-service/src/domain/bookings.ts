@@ -128,7 +128,8 @@ export class BookingService {
         { seatsState: 'HELD' },
         { where: { id: booking.id, seatsState: 'HOLDING' }, silent: true },
       );
-      return toBookingView(asRecord(await booking.reload()));
+      // Nothing else can have touched the booking yet (its id is not out), so the row is what we wrote.
+      return toBookingView(asRecord(booking));
     }
 
     // A lost (timed-out, reset, 5xx) attempt may have held seats even though the last answer is a refusal.
