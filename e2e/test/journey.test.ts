@@ -142,6 +142,10 @@ describe('a customer’s journey through the gateway', () => {
       'expiry',
     );
     expect(expired.cancelReason).toBe('EXPIRED');
+    // The sweeper expires at once and gives the seats back right after (in the background, so a hung
+    // flight-service cannot delay expiries): the seats return, once.
+    await eventually(async () => (await flightSeats(flight.id)) === before, 20_000, 'seats released');
+    await new Promise((r) => setTimeout(r, 1500));
     expect(await flightSeats(flight.id)).toBe(before);
     const paid = await gw('POST', '/api/v1/payments', {
       token: user.token,
