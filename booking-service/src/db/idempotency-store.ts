@@ -81,6 +81,23 @@ export class IdempotencyStore {
     );
   }
 
+  /**
+   * Undoes a claim whose outcome is unknown: the insert (or take-over) made at `now` may have committed just
+   * before the connection broke, leaving a claim nobody will finish. It is recognised by its exact lock time.
+   */
+  async abandon(userId: number, scope: string, key: string, fingerprint: string, now: Date): Promise<void> {
+    await this.keys.destroy({
+      where: {
+        userId,
+        scope,
+        idemKey: key,
+        fingerprint,
+        state: 'IN_FLIGHT',
+        lockedUntil: new Date(now.getTime() + this.opts.lockMs),
+      },
+    });
+  }
+
   /** Forgets the claim (after a 5xx), so the client may retry with the same key. */
   async release(id: number): Promise<void> {
     await this.keys.destroy({ where: { id } });

@@ -70,12 +70,21 @@ export function idempotency(opts: IdempotencyOptions): RequestHandler {
       ]);
     }
     const path = req.originalUrl.split('?')[0];
-    const claim = await opts.store.claim(
-      who.userId,
-      opts.scope,
-      key,
-      requestFingerprint(req.method, path, req.body),
-    );
+    const fingerprint = requestFingerprint(req.method, path, req.body);
+    const now = new Date();
+    let claim;
+    try {
+      claim = await opts.store.claim(who.userId, opts.scope, key, fingerprint, now);
+    } catch (err) {
+      // The database went away while claiming: the claim may have committed without us hearing of it, and would
+      // then answer 409 to every retry until its lock runs out. Undo it once the database is back.
+      void retryInBackground(
+        'undo an unconfirmed Idempotency-Key claim',
+        () => opts.store.abandon(who.userId, opts.scope, key, fingerprint, now),
+        opts.logger,
+      );
+      throw err;
+    }
     if (claim.kind === 'mismatch') {
       throw unprocessable('This Idempotency-Key was already used with a different request');
     }

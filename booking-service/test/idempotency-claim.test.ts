@@ -1,0 +1,59 @@
+import express from 'express';
+import request from 'supertest';
+import { createLogger, errorHandler, requestId } from '@skyway/common';
+import { createTestDatabase, type TestDatabase } from '@skyway/common/testing';
+import { IdempotencyStore } from '../src/db/idempotency-store';
+import { initModels } from '../src/db/models';
+import { idempotency } from '../src/http/idempotency';
+import { MIGRATIONS_DIR } from '../src/main';
+
+/**
+ * A claim whose INSERT committed while the connection broke before its answer (the fault test's database cut
+ * produced one): the client got a 503, and the row would have answered 409 "still being processed" to every
+ * retry until its lock ran out, minutes later.
+ */
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase('bookings', MIGRATIONS_DIR);
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+test('a claim committed behind a broken connection is undone, so a retry with the key goes through', async () => {
+  const keys = initModels(db.sequelize).IdempotencyKey;
+  // The first INSERT commits, then the driver reports the connection lost, as when a cut comes between them.
+  const create = keys.create.bind(keys);
+  keys.create = (async (...args: Parameters<typeof keys.create>) => {
+    keys.create = create;
+    await create(...args);
+    throw Object.assign(new Error('Connection lost: The server closed the connection.'), {
+      name: 'SequelizeConnectionError',
+    });
+  }) as typeof keys.create;
+  const store = new IdempotencyStore(keys, { ttlMs: 86_400_000, lockMs: 120_000 });
+  const logger = createLogger('test', 'error');
+  const app = express();
+  app.use(requestId, express.json());
+  app.post('/pay', idempotency({ store, scope: 'payments', required: true, logger }), (_req, res) => {
+    res.status(201).json({ ok: true });
+  });
+  app.use(errorHandler(logger));
+  const pay = () =>
+    request(app)
+      .post('/pay')
+      .set({ 'X-User-Id': '7', 'X-User-Role': 'customer', 'Idempotency-Key': 'k-1' })
+      .send({ amount: 1 });
+
+  expect((await pay()).status).toBe(503);
+  // The committed claim is there at first …
+  expect(await keys.count({ where: { idemKey: 'k-1' } })).toBe(1);
+  // … and is undone in the background (first retry after 250 ms), long before its 2-minute lock runs out.
+  const deadline = Date.now() + 5000;
+  while ((await keys.count({ where: { idemKey: 'k-1' } })) > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const retry = await pay();
+  expect(retry.status).toBe(201);
+  expect((await pay()).headers['idempotent-replayed']).toBe('true');
+});
