@@ -319,19 +319,8 @@ export async function outboxRows(stack: Stack, bookingId?: number) {
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-  stepMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+/** Polls until a condition holds (shared with every workspace's tests). */
+export { eventually } from '@skyway/common/testing';
 
 export const expectProblem = (
   res: { status: number; headers: Record<string, string>; body: Record<string, unknown> },

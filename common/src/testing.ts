@@ -45,3 +45,29 @@ export async function createTestDatabase(
     },
   };
 }
+
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+/**
+ * Polls `check` until it returns a truthy value (a throw counts as "not yet"), failing after `timeoutMs` with the
+ * last error. Tests wait for eventual conditions with this instead of sleeping a fixed time.
+ */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<Truthy<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as Truthy<T>;
+      last = new Error(`${what} not met within ${timeoutMs} ms`);
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw last instanceof Error ? last : new Error(String(last));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

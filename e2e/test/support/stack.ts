@@ -264,25 +264,4 @@ export async function call(
   return { status: res.status, body, headers: res.headers };
 }
 
-/** Polls until `check` returns a truthy value, failing after `timeoutMs`. */
-type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
-
-export async function eventually<T>(
-  check: () => Promise<T> | T,
-  timeoutMs = 30_000,
-  what = 'condition',
-): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as Truthy<T>;
-      last = new Error(`${what} not met within ${timeoutMs} ms`);
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually } from '@skyway/common/testing';
