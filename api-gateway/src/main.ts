@@ -2,15 +2,12 @@ import path from 'node:path';
 import { createClient } from 'redis';
 import {
   closeServer,
-  createLogger,
   listen,
   listeningPort,
-  loadDotenv,
-  onShutdown,
-  runMain,
   type Logger,
   type RunningService,
   openService,
+  serveMain,
 } from '@skyway/common';
 import { buildApp } from './app';
 import { DEV_ADMIN_PASSWORD, DEV_SECRETS, loadConfig } from './config';
@@ -87,10 +84,4 @@ export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Pro
   }
 }
 
-if (require.main === module) {
-  runMain('api-gateway', async () => {
-    loadDotenv();
-    const running = await startApiGateway();
-    onShutdown(createLogger('api-gateway', 'info'), [() => running.close()]);
-  });
-}
+if (require.main === module) serveMain('api-gateway', () => startApiGateway());

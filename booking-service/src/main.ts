@@ -3,15 +3,12 @@ import cron, { type ScheduledTask } from 'node-cron';
 import {
   amqpName,
   closeServer,
-  createLogger,
   EVENTS_EXCHANGE,
   listen,
   listeningPort,
-  loadDotenv,
-  onShutdown,
-  runMain,
   type RunningService,
   openService,
+  serveMain,
 } from '@skyway/common';
 import { buildApp } from './app';
 import { FlightClient } from './clients/flight-client';
@@ -162,10 +159,4 @@ export async function startBookingService(
   };
 }
 
-if (require.main === module) {
-  runMain('booking-service', async () => {
-    loadDotenv();
-    const running = await startBookingService();
-    onShutdown(createLogger('booking-service', 'info'), [() => running.close()]);
-  });
-}
+if (require.main === module) serveMain('booking-service', () => startBookingService());

@@ -1,7 +1,8 @@
 import type { Sequelize } from 'sequelize';
-import { DEV_INTERNAL_TOKEN, devSecretsInUse } from './config';
+import { DEV_INTERNAL_TOKEN, devSecretsInUse, loadDotenv } from './config';
 import { bootstrapDatabase, createSequelize, type DbServer } from './db';
 import { createLogger, type Logger } from './logger';
+import { onShutdown, runMain } from './server';
 
 export interface ServiceStartConfig extends DbServer {
   NODE_ENV: string;
@@ -44,4 +45,20 @@ export async function openService(
     throw err;
   }
   return { logger, sequelize };
+}
+
+/**
+ * The process entry of every service: load `.env`, start, and stop gracefully on SIGTERM/SIGINT; a start-up
+ * failure prints one line and exits non-zero.
+ */
+export function serveMain(
+  name: string,
+  start: () => Promise<{ close(): Promise<void> }>,
+  shutdownTimeoutMs?: number,
+): void {
+  runMain(name, async () => {
+    loadDotenv();
+    const running = await start();
+    onShutdown(createLogger(name, 'info'), [() => running.close()], shutdownTimeoutMs);
+  });
 }

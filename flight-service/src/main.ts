@@ -1,14 +1,11 @@
 import path from 'node:path';
 import {
   closeServer,
-  createLogger,
   listen,
   listeningPort,
-  loadDotenv,
-  onShutdown,
-  runMain,
   type RunningService,
   openService,
+  serveMain,
 } from '@skyway/common';
 import { buildApp } from './app';
 import { loadConfig } from './config';
@@ -44,10 +41,4 @@ export async function startFlightService(env: NodeJS.ProcessEnv = process.env): 
   };
 }
 
-if (require.main === module) {
-  runMain('flight-service', async () => {
-    loadDotenv();
-    const running = await startFlightService();
-    onShutdown(createLogger('flight-service', 'info'), [() => running.close()]);
-  });
-}
+if (require.main === module) serveMain('flight-service', () => startFlightService());

@@ -1,15 +1,12 @@
 import path from 'node:path';
 import {
   closeServer,
-  createLogger,
   listen,
   listeningPort,
-  loadDotenv,
-  onShutdown,
-  runMain,
   type BookingEvent,
   type RunningService,
   openService,
+  serveMain,
 } from '@skyway/common';
 import { buildApp } from './app';
 import { loadConfig, type NotificationConfig } from './config';
@@ -118,10 +115,4 @@ export async function startNotificationService(
   };
 }
 
-if (require.main === module) {
-  runMain('notification-service', async () => {
-    loadDotenv();
-    const running = await startNotificationService();
-    onShutdown(createLogger('notification-service', 'info'), [() => running.close()], 20_000);
-  });
-}
+if (require.main === module) serveMain('notification-service', () => startNotificationService(), 20_000);
