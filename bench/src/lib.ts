@@ -25,7 +25,9 @@ export async function startService(
   port: number,
   env: Record<string, string>,
 ): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [path.join(ROOT, service, 'dist', 'main.js')], {
+  // BENCH_NODE_ARGS passes flags to every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, service, 'dist', 'main.js')], {
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', INTERNAL_TOKEN, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

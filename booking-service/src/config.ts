@@ -30,6 +30,8 @@ const schema = z.object({
   PAYMENT_TIMEOUT_SECONDS: envInt(30, 1, 3600),
   /** Attempts per flight-service call that may be retried (timeouts, 5xx, unreachable). */
   FLIGHT_CALL_ATTEMPTS: envInt(3, 1, 10),
+  /** How long a flight looked up for a booking may be reused (0: never); refusals always look again. */
+  FLIGHT_CACHE_TTL_MS: envInt(2000, 0, 60_000),
   AMQP_URL: envString('amqp://guest:guest@127.0.0.1:5672').pipe(
     z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL'),
   ),

@@ -20,6 +20,7 @@ import { SimulatedPaymentProvider, type PaymentProvider } from './domain/payment
 import { PaymentService } from './domain/payments';
 import { SeatReleaser } from './domain/seat-release';
 import { OutboxRelay } from './events/relay';
+import { FlightCache } from './clients/flight-cache';
 import { purgeOldRows } from './jobs/purge';
 import { Sweeper } from './jobs/sweeper';
 
@@ -49,7 +50,10 @@ export async function startBookingService(
   options: BookingServiceOptions = {},
 ): Promise<RunningBookingService> {
   const config = loadConfig(env);
-  const { logger, sequelize } = await openService('booking-service', config, MIGRATIONS_DIR);
+  // Several statements per round trip on the booking path (db/booking-sql.ts) and in the relay; values are always escaped.
+  const { logger, sequelize } = await openService('booking-service', config, MIGRATIONS_DIR, {
+    multipleStatements: true,
+  });
   const models = initModels(sequelize);
 
   const relay = new OutboxRelay({
@@ -70,6 +74,7 @@ export async function startBookingService(
     attempts: config.FLIGHT_CALL_ATTEMPTS,
     logger,
   });
+  const flightCache = new FlightCache(flights, config.FLIGHT_CACHE_TTL_MS);
   const releaser = new SeatReleaser(flights, models.Booking, logger);
   const paymentProvider = options.paymentProvider ?? new SimulatedPaymentProvider();
   const idempotencyStore = new IdempotencyStore(models.IdempotencyKey, {
@@ -80,6 +85,7 @@ export async function startBookingService(
     sequelize,
     models,
     flights,
+    flightCache,
     releaser,
     logger,
     ttlSeconds: config.BOOKING_TTL_SECONDS,

@@ -165,6 +165,9 @@ export async function retryTransaction<T>(run: () => Promise<T>, attempts = 5): 
   }
 }
 
+/** A DATETIME(3) literal in UTC for raw SQL, independent of the connection's time zone. */
+export const sqlTime = (d: Date): string => d.toISOString().slice(0, 23).replace('T', ' ');
+
 export type RunSql = (sql: string, values?: unknown[]) => Promise<unknown>;
 
 /**

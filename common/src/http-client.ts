@@ -26,6 +26,8 @@ export function createServiceClient(opts: ServiceClientOptions): AxiosInstance {
     validateStatus: () => true,
     headers: { [INTERNAL_TOKEN_HEADER]: opts.internalToken },
     proxy: false,
+    // Services never redirect each other; 0 also skips follow-redirects' wrapper around every request.
+    maxRedirects: 0,
   });
   let next = 0;
   client.interceptors.request.use((config) => {

@@ -32,9 +32,24 @@ describe('seat reservations under concurrency (checked in the tables)', () => {
     const flight = await createFlight(h, { totalSeats: 50 });
     const responses = await Promise.all(Array.from({ length: 20 }, () => reserve(flight.id, 555, 3)));
     expect(countBy(responses.map((r) => r.status))).toEqual({ 201: 1, 200: 19 });
+    const held = {
+      flightNumber: flight.flightNumber,
+      departureAirportCode: flight.departureAirportCode,
+      arrivalAirportCode: flight.arrivalAirportCode,
+      departureTime: flight.departureTime,
+      price: flight.price,
+    };
     for (const r of responses)
-      expect(r.body).toEqual({ bookingId: 555, flightId: flight.id, seats: 3, status: 'HELD' });
+      expect(r.body).toEqual({ bookingId: 555, flightId: flight.id, seats: 3, status: 'HELD', flight: held });
     expect(await seatLedger(h.db, flight.id)).toEqual({ available: 47, total: 50, held: 3 });
+  });
+
+  test('a hold answers with the price the flight has at that moment, not an earlier one', async () => {
+    const flight = await createFlight(h, { totalSeats: 50 });
+    await h.db.query('UPDATE flights SET price = price + 1234 WHERE id = ?', { replacements: [flight.id] });
+    const r = await reserve(flight.id, 98_765, 2).expect(201);
+    expect(r.body.flight.price).toBe((flight.price as number) + 1234);
+    expect(r.body.flight.flightNumber).toBe(flight.flightNumber);
   });
 
   test('when the same booking is released 20 times at once, its seats come back once', async () => {

@@ -14,6 +14,17 @@ const flightSchema = z.object({
 });
 export type FlightSummary = z.infer<typeof flightSchema>;
 
+/** The flight as flight-service held the seats (read under its row lock): what a booking records. */
+const heldFlightSchema = flightSchema.pick({
+  flightNumber: true,
+  departureAirportCode: true,
+  arrivalAirportCode: true,
+  departureTime: true,
+  price: true,
+});
+export type HeldFlight = z.infer<typeof heldFlightSchema>;
+const holdAnswerSchema = z.object({ flight: heldFlightSchema }).passthrough();
+
 const problemSchema = z.object({ type: z.string().optional(), detail: z.string().optional() }).passthrough();
 
 /** A final answer from flight-service, or none at all. */
@@ -22,7 +33,8 @@ export type CallResult =
   | { kind: 'unreachable'; ambiguous: boolean; reason: string };
 
 export type HoldOutcome =
-  | { kind: 'held' }
+  /** `flight` is absent only when flight-service did not send it (an older version). */
+  | { kind: 'held'; flight?: HeldFlight }
   /** Refused for good (unknown flight, no seats, departed, released); `ambiguous` if an earlier attempt may have held seats. */
   | { kind: 'refused'; status: number; type?: string; detail?: string; ambiguous: boolean }
   | { kind: 'unreachable'; ambiguous: boolean };
@@ -105,7 +117,10 @@ export class FlightClient {
       'hold seats',
     );
     if (r.kind === 'unreachable') return { kind: 'unreachable', ambiguous: r.ambiguous };
-    if (r.status === 200 || r.status === 201) return { kind: 'held' };
+    if (r.status === 200 || r.status === 201) {
+      const answer = holdAnswerSchema.safeParse(r.data);
+      return { kind: 'held', flight: answer.success ? answer.data.flight : undefined };
+    }
     if (r.status >= 500) return { kind: 'unreachable', ambiguous: true };
     const p = problemSchema.safeParse(r.data);
     return {

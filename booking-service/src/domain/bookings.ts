@@ -8,16 +8,20 @@ import {
   type Identity,
   type Logger,
 } from '@skyway/common';
-import { FlightServiceDown, type FlightClient } from '../clients/flight-client';
+import type { CachedLookup, FlightCache } from '../clients/flight-cache';
+import { FlightServiceDown, type FlightClient, type FlightSummary } from '../clients/flight-client';
+import { insertBooking, markHeld } from '../db/booking-sql';
 import type { Booking, Models } from '../db/models';
 import { asRecord, recordEvent } from '../events/outbox';
 import {
   cancelRefusal,
   canSee,
+  earlyRefusal,
   expiresAtFrom,
   RESERVATION_FAILED,
   toBookingView,
   totalCostOf,
+  type BookingRecord,
   type BookingView,
 } from './booking';
 import type { SeatReleaser } from './seat-release';
@@ -26,6 +30,7 @@ export interface BookingServiceDeps {
   sequelize: Sequelize;
   models: Models;
   flights: FlightClient;
+  flightCache: FlightCache;
   releaser: SeatReleaser;
   logger: Logger;
   ttlSeconds: number;
@@ -61,26 +66,24 @@ export class BookingService {
     return new Date(now.getTime() + this.deps.releaseRetrySeconds * 1000);
   }
 
-  /**
-   * The booking saga: look the flight up, record the booking (INITIATED, with its booking.created event),
-   * hold the seats with flight-service's idempotent PUT, and when that definitely fails cancel the booking
-   * and release whatever a lost attempt may have held, so neither a seatless booking nor a bookingless
-   * hold survives.
-   */
-  async create(who: Identity, input: { flightId: number; noOfSeats: number }): Promise<BookingView> {
-    const { models, flights } = this.deps;
-    let flight;
+  /** The flight for a new booking: cached when that lets the booking go ahead, fresh for any refusal. */
+  private async flightFor(flightId: number, noOfSeats: number, now: Date): Promise<FlightSummary> {
+    let lookup: CachedLookup;
     try {
-      flight = await flights.getFlight(input.flightId);
+      lookup = await this.deps.flightCache.get(flightId);
+      if (lookup.cached && earlyRefusal(lookup.flight!, noOfSeats, now)) {
+        lookup = await this.deps.flightCache.get(flightId, { fresh: true });
+      }
     } catch (err) {
       if (err instanceof FlightServiceDown)
         throw serviceUnavailable('flight-service cannot be reached; try again shortly');
       throw err;
     }
-    if (!flight) throw notFound(`Flight ${input.flightId} does not exist`);
-    const now = this.now();
-    // Cheap early answers; flight-service's PUT stays the authority on seats.
-    if (flight.departureTime.getTime() <= now.getTime()) {
+    const flight = lookup.flight;
+    if (!flight) throw notFound(`Flight ${flightId} does not exist`);
+    // Cheap early answers from a fresh look; flight-service's PUT stays the authority on seats.
+    const refusal = earlyRefusal(flight, noOfSeats, now);
+    if (refusal === 'departed') {
       throw new HttpProblem(
         409,
         `Flight ${flight.id} has already departed`,
@@ -88,7 +91,7 @@ export class BookingService {
         `${PROBLEM}flight-departed`,
       );
     }
-    if (flight.availableSeats < input.noOfSeats) {
+    if (refusal === 'not-enough-seats') {
       throw new HttpProblem(
         409,
         `Flight ${flight.id} has ${flight.availableSeats} seats left`,
@@ -96,44 +99,58 @@ export class BookingService {
         `${PROBLEM}not-enough-seats`,
       );
     }
+    return flight;
+  }
 
-    const booking = await inTransaction(this.deps.sequelize, async (transaction) => {
-      const b = await models.Booking.create(
-        {
-          flightId: flight.id,
-          userId: who.userId,
-          userEmail: who.email,
-          flightNumber: flight.flightNumber,
-          departureAirportCode: flight.departureAirportCode,
-          arrivalAirportCode: flight.arrivalAirportCode,
-          departureTime: flight.departureTime,
-          noOfSeats: input.noOfSeats,
-          totalCost: totalCostOf(flight.price, input.noOfSeats),
-          status: 'INITIATED',
-          cancelReason: null,
-          seatsState: 'HOLDING',
-          releaseLeaseUntil: null,
-          expiresAt: expiresAtFrom(now, this.deps.ttlSeconds),
-        },
-        { transaction },
-      );
-      await recordEvent(models.OutboxEvent, 'booking.created', b, undefined, transaction, now);
-      return b;
-    });
-    this.deps.onEvents();
+  /**
+   * The booking saga: look the flight up, record the booking (INITIATED, seats HOLDING), hold the seats
+   * with flight-service's idempotent PUT, then record the hold — with the price and schedule the seats were
+   * held at — together with the booking.created event. When the hold definitely fails the booking is
+   * cancelled and whatever a lost attempt may have held is released, so neither a seatless booking nor a
+   * bookingless hold survives. A booking the saga gave up on was never shown to anyone: it publishes no event.
+   */
+  async create(who: Identity, input: { flightId: number; noOfSeats: number }): Promise<BookingView> {
+    const { flights, sequelize } = this.deps;
+    const now = this.now();
+    const flight = await this.flightFor(input.flightId, input.noOfSeats, now);
+    const record: BookingRecord = {
+      id: 0,
+      flightId: flight.id,
+      userId: who.userId,
+      userEmail: who.email,
+      flightNumber: flight.flightNumber,
+      departureAirportCode: flight.departureAirportCode,
+      arrivalAirportCode: flight.arrivalAirportCode,
+      departureTime: flight.departureTime,
+      noOfSeats: input.noOfSeats,
+      totalCost: totalCostOf(flight.price, input.noOfSeats),
+      status: 'INITIATED',
+      cancelReason: null,
+      seatsState: 'HOLDING',
+      expiresAt: expiresAtFrom(now, this.deps.ttlSeconds),
+      createdAt: now,
+      updatedAt: now,
+    };
+    record.id = await insertBooking(sequelize, record);
 
-    const hold = await flights.holdSeats(flight.id, booking.id, input.noOfSeats);
+    const hold = await flights.holdSeats(flight.id, record.id, input.noOfSeats);
     if (hold.kind === 'held') {
-      await models.Booking.update(
-        { seatsState: 'HELD' },
-        { where: { id: booking.id, seatsState: 'HOLDING' }, silent: true },
-      );
-      // Nothing else can have touched the booking yet (its id is not out), so the row is what we wrote.
-      return toBookingView(asRecord(booking));
+      const held: BookingRecord = {
+        ...record,
+        ...(hold.flight ?? {}),
+        totalCost: totalCostOf(hold.flight?.price ?? flight.price, input.noOfSeats),
+        seatsState: 'HELD',
+      };
+      if (await markHeld(sequelize, held, now)) {
+        this.deps.onEvents();
+        // Nothing else can have touched the booking yet (its id is not out), so the row is what we wrote.
+        return toBookingView(held);
+      }
     }
 
     // A lost (timed-out, reset, 5xx) attempt may have held seats even though the last answer is a refusal.
-    await this.giveUp(booking, hold.ambiguous);
+    await this.giveUp(record.id, hold.kind === 'held' || hold.ambiguous);
+    if (hold.kind === 'held') throw conflict(`Booking ${record.id} was cancelled while its seats were held`);
     if (hold.kind === 'unreachable') {
       throw serviceUnavailable('flight-service cannot be reached; no booking was made');
     }
@@ -148,29 +165,29 @@ export class BookingService {
     }
     this.deps.logger.error('flight-service refused a seat hold unexpectedly', {
       status: hold.status,
-      bookingId: booking.id,
+      bookingId: record.id,
     });
     throw new HttpProblem(502, 'flight-service refused the seat hold');
   }
 
-  /** Compensation: the booking ends CANCELLED and, when seats may be held, their release is started. */
-  private async giveUp(booking: Booking, mayHoldSeats: boolean): Promise<void> {
+  /**
+   * Compensation: the booking ends CANCELLED (RESERVATION_FAILED, hidden from users) and, when seats may be
+   * held, their release is started. No event: the booking was never published as created.
+   */
+  private async giveUp(bookingId: number, mayHoldSeats: boolean): Promise<void> {
     const { models, sequelize } = this.deps;
     const now = this.now();
     const cancelled = await inTransaction(sequelize, async (transaction) => {
-      const b = await models.Booking.findByPk(booking.id, { transaction, lock: transaction.LOCK.UPDATE });
+      const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
       if (!b || b.status !== 'INITIATED') return undefined;
       b.status = 'CANCELLED';
       b.cancelReason = RESERVATION_FAILED;
       b.seatsState = mayHoldSeats ? 'RELEASING' : 'RELEASED';
       b.releaseLeaseUntil = mayHoldSeats ? this.leaseUntil(now) : null;
       await b.save({ transaction });
-      await recordEvent(models.OutboxEvent, 'booking.cancelled', b, 'INITIATED', transaction, now);
       return b;
     });
-    if (!cancelled) return;
-    this.deps.onEvents();
-    if (mayHoldSeats) await this.deps.releaser.release(cancelled);
+    if (cancelled && mayHoldSeats) await this.deps.releaser.release(cancelled);
   }
 
   async get(who: Identity, id: number): Promise<BookingView> {

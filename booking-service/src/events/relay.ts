@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
-import { QueryTypes, type Sequelize } from 'sequelize';
-import type { Logger } from '@skyway/common';
+import type { Sequelize } from 'sequelize';
+import { sqlTime, withConnection, type Logger } from '@skyway/common';
 
 export interface OutboxRelayOptions {
   sequelize: Sequelize;
@@ -122,39 +122,35 @@ export class OutboxRelay {
 
   /**
    * One batch: takes the relay lock (or returns 0 when another replica holds it), publishes the oldest
-   * unpublished rows and marks the confirmed ones. Returns how many rows were published.
+   * unpublished rows and marks the confirmed ones. Returns how many rows were published. Two round trips:
+   * lock + read, then mark + unlock.
    */
   async publishBatch(): Promise<number> {
     const channel = await this.ensureChannel();
     if (!channel) return 0;
-    const { sequelize } = this.opts;
-    // The transaction only pins one pooled connection: GET_LOCK belongs to a connection.
-    return sequelize.transaction(async (transaction) => {
-      const [lock] = await sequelize.query<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', {
-        replacements: [this.lockName],
-        type: QueryTypes.SELECT,
-        transaction,
-      });
+    // One pinned connection throughout: GET_LOCK belongs to a connection.
+    return withConnection(this.opts.sequelize, async (run) => {
+      const [[lock], rows] = (await run(
+        `SELECT GET_LOCK(?, 0) AS got;
+         SELECT id, event_id AS eventId, type, payload FROM outbox_events
+          WHERE published_at IS NULL AND IS_USED_LOCK(?) = CONNECTION_ID() ORDER BY id LIMIT ?`,
+        [this.lockName, this.lockName, this.opts.batchSize],
+      )) as [Array<{ got: number | null }>, PendingRow[]];
       if (lock?.got !== 1) return 0;
+      let confirmed: number[] = [];
       try {
-        const rows = await sequelize.query<PendingRow>(
-          `SELECT id, event_id AS eventId, type, payload FROM outbox_events
-            WHERE published_at IS NULL ORDER BY id LIMIT :limit`,
-          { replacements: { limit: this.opts.batchSize }, type: QueryTypes.SELECT, transaction },
-        );
-        if (rows.length === 0) return 0;
-        const confirmed = await this.publish(channel, rows);
-        if (confirmed.length > 0) {
-          // Outside the pinned transaction: a confirmed publish is recorded at once.
-          await sequelize.query('UPDATE outbox_events SET published_at = :now WHERE id IN (:ids)', {
-            replacements: { now: new Date(), ids: confirmed },
-          });
-        }
-        if (confirmed.length < rows.length) throw new Error('the broker did not confirm every event');
-        return confirmed.length;
+        if (rows.length > 0) confirmed = await this.publish(channel, rows);
       } finally {
-        await sequelize.query('SELECT RELEASE_LOCK(?)', { replacements: [this.lockName], transaction });
+        // A confirmed publish is recorded at once (autocommit), whatever happened to the rest.
+        await run(
+          confirmed.length > 0
+            ? 'UPDATE outbox_events SET published_at = ? WHERE id IN (?); SELECT RELEASE_LOCK(?)'
+            : 'SELECT RELEASE_LOCK(?)',
+          confirmed.length > 0 ? [sqlTime(new Date()), confirmed, this.lockName] : [this.lockName],
+        );
       }
+      if (confirmed.length < rows.length) throw new Error('the broker did not confirm every event');
+      return confirmed.length;
     });
   }
 

@@ -9,7 +9,36 @@ export interface Reservation {
   status: 'HELD' | 'RELEASED';
 }
 
-export type ReserveOutcome = { created: boolean; reservation: Reservation };
+/** The flight as it stood when its seats were held: what a booking records (read under the row lock). */
+export interface HeldFlight {
+  flightNumber: string;
+  departureAirportCode: string;
+  arrivalAirportCode: string;
+  departureTime: Date;
+  price: number;
+}
+
+export type ReserveOutcome = { created: boolean; reservation: Reservation & { flight: HeldFlight } };
+
+interface LockedFlightRow {
+  availableSeats: number;
+  departureTime: Date;
+  flightNumber: string;
+  departureAirportCode: string;
+  arrivalAirportCode: string;
+  price: number | string;
+}
+
+const HELD_FLIGHT_COLUMNS =
+  'availableSeats, departureTime, flightNumber, departureAirportCode, arrivalAirportCode, price';
+
+const heldFlight = (f: LockedFlightRow): HeldFlight => ({
+  flightNumber: f.flightNumber,
+  departureAirportCode: f.departureAirportCode,
+  arrivalAirportCode: f.arrivalAirportCode,
+  departureTime: f.departureTime,
+  price: Number(f.price),
+});
 
 const PROBLEM = 'urn:skyway:problem:';
 const problem409 = (slug: string, detail: string) => new HttpProblem(409, detail, undefined, PROBLEM + slug);
@@ -48,8 +77,13 @@ async function lockFlight(sequelize: Sequelize, flightId: number, transaction: T
   return flight;
 }
 
-/** What a repeated PUT for a booking that already has a row answers. */
-function existingOutcome(existing: Reservation, flightId: number, seats: number): ReserveOutcome {
+/** What a repeated PUT for a booking that already has a row answers (the flight as it is now). */
+async function existingOutcome(
+  sequelize: Sequelize,
+  existing: Reservation,
+  flightId: number,
+  seats: number,
+): Promise<ReserveOutcome> {
   if (existing.flightId !== flightId) {
     throw problem409(
       'booking-on-other-flight',
@@ -65,7 +99,12 @@ function existingOutcome(existing: Reservation, flightId: number, seats: number)
       `Booking ${existing.bookingId} already holds ${existing.seats} seats`,
     );
   }
-  return { created: false, reservation: existing };
+  const [flight] = await sequelize.query<LockedFlightRow>(
+    `SELECT ${HELD_FLIGHT_COLUMNS} FROM flights WHERE id = ?`,
+    { replacements: [flightId], type: QueryTypes.SELECT },
+  );
+  if (!flight) throw notFound(`Flight ${flightId} does not exist`);
+  return { created: false, reservation: { ...existing, flight: heldFlight(flight) } };
 }
 
 const isDuplicateKey = (err: unknown) =>
@@ -73,7 +112,9 @@ const isDuplicateKey = (err: unknown) =>
   (err as { errno?: number }).errno === 1062;
 
 /**
- * Holds `seats` seats on a flight for a booking, idempotently, in two round trips:
+ * Holds `seats` seats on a flight for a booking, idempotently, in two round trips, and answers with the
+ * flight's details as they stood under the lock (the price a booking charges is the price its seats were
+ * held at):
  *
  *   1. START TRANSACTION; INSERT the booking's reservation row; SELECT the flight row FOR UPDATE
  *   2. UPDATE availableSeats; COMMIT           (or ROLLBACK when the flight is gone, departed or full)
@@ -96,9 +137,9 @@ export async function reserveSeats(
         const results = (await run(
           `START TRANSACTION;
            INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD');
-           SELECT availableSeats, departureTime FROM flights WHERE id = ? FOR UPDATE`,
+           SELECT ${HELD_FLIGHT_COLUMNS} FROM flights WHERE id = ? FOR UPDATE`,
           [bookingId, flightId, seats, flightId],
-        )) as [unknown, unknown, Array<{ availableSeats: number; departureTime: Date }>];
+        )) as [unknown, unknown, LockedFlightRow[]];
         const flight = results[2][0];
         if (!flight) throw notFound(`Flight ${flightId} does not exist`);
         const refusal = reservationRefusal(flight, seats, now());
@@ -111,7 +152,10 @@ export async function reserveSeats(
           seats,
           flightId,
         ]);
-        return { created: true, reservation: { bookingId, flightId, seats, status: 'HELD' as const } };
+        return {
+          created: true,
+          reservation: { bookingId, flightId, seats, status: 'HELD' as const, flight: heldFlight(flight) },
+        };
       }),
     );
   } catch (err) {
@@ -119,7 +163,7 @@ export async function reserveSeats(
     // This booking already has a reservation row (a repeat, or an identical request that committed first).
     const existing = await findReservation(sequelize, bookingId);
     if (!existing) throw err;
-    return existingOutcome(existing, flightId, seats);
+    return existingOutcome(sequelize, existing, flightId, seats);
   }
 }
 
