@@ -1,4 +1,15 @@
-import { buildSearchQuery, parseDay, parsePriceRange, parseSort, parseTrips } from '../src/domain/search';
+import {
+  DEFERRED_JOIN_FROM_OFFSET,
+  buildSearchQuery,
+  countLikelyNeeded,
+  isoUtc,
+  pageStatement,
+  parseDay,
+  parsePriceRange,
+  parseSort,
+  parseTrips,
+  totalFromPage,
+} from '../src/domain/search';
 import { flightRuleErrors, reservationRefusal } from '../src/domain/rules';
 import { toFlightSearch } from '../src/http/flights';
 
@@ -24,8 +35,8 @@ describe('search parameters → SQL', () => {
       1000,
       5000,
       2,
-      new Date('2026-12-01T00:00:00Z'),
-      new Date('2026-12-02T00:00:00Z'),
+      '2026-12-01 00:00:00.000',
+      '2026-12-02 00:00:00.000',
     ]);
     expect(q.orderBy).toBe('price ASC, id ASC');
     expect([q.limit, q.offset]).toEqual([10, 20]);
@@ -40,6 +51,44 @@ describe('search parameters → SQL', () => {
       limit: 20,
       offset: 0,
     });
+  });
+
+  test('a shallow page is read directly, a deep one through the ids of a covering index', () => {
+    const at = (page: number) =>
+      pageStatement(buildSearchQuery({ from: 'DEL', to: 'BOM', sort: [], page, limit: 20 }));
+    const shallow = at(DEFERRED_JOIN_FROM_OFFSET / 20);
+    expect(shallow.sql).not.toMatch(/JOIN/);
+    expect(shallow.sql).toMatch(/ORDER BY departureTime ASC, id ASC LIMIT \? OFFSET \?$/);
+    expect(shallow.values).toEqual(['DEL', 'BOM', 20, DEFERRED_JOIN_FROM_OFFSET - 20]);
+    const deep = at(DEFERRED_JOIN_FROM_OFFSET / 20 + 1);
+    expect(deep.sql).toMatch(
+      /JOIN \(SELECT id FROM flights WHERE .* ORDER BY departureTime ASC, id ASC LIMIT \? OFFSET \?\) page USING \(id\) ORDER BY departureTime ASC, id ASC$/,
+    );
+    expect(deep.values).toEqual(['DEL', 'BOM', 20, DEFERRED_JOIN_FROM_OFFSET]);
+  });
+
+  test('the total is taken from the page only when the page proves it', () => {
+    const q = (page: number) => buildSearchQuery({ sort: [], page, limit: 10 });
+    expect(totalFromPage(q(1), 0)).toBe(0);
+    expect(totalFromPage(q(1), 7)).toBe(7);
+    expect(totalFromPage(q(3), 4)).toBe(24);
+    // A full page may have more after it; an empty page past the first may lie anywhere beyond the end.
+    expect(totalFromPage(q(1), 10)).toBeUndefined();
+    expect(totalFromPage(q(3), 10)).toBeUndefined();
+    expect(totalFromPage(q(3), 0)).toBeUndefined();
+  });
+
+  test('only a first page of one day is read before deciding to count', () => {
+    const s = { tripDate: '2027-01-05', sort: [], page: 1, limit: 20 };
+    expect(countLikelyNeeded(s, buildSearchQuery(s))).toBe(false);
+    expect(countLikelyNeeded({ ...s, page: 2 }, buildSearchQuery({ ...s, page: 2 }))).toBe(true);
+    const noDay = { sort: [], page: 1, limit: 20 };
+    expect(countLikelyNeeded(noDay, buildSearchQuery(noDay))).toBe(true);
+  });
+
+  test('DATETIME(3) text in UTC becomes the ISO string a Date would give', () => {
+    for (const iso of ['2027-01-01T05:00:00.000Z', '1970-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z'])
+      expect(isoUtc(iso.slice(0, 23).replace('T', ' '))).toBe(new Date(iso).toISOString());
   });
 
   test('open-ended price ranges', () => {

@@ -24,7 +24,7 @@ export interface FlightSearch {
 export interface SqlQuery {
   where: string;
   orderBy: string;
-  params: Array<string | number | Date>;
+  params: Array<string | number>;
   limit: number;
   offset: number;
 }
@@ -67,9 +67,11 @@ export function parseDay(day: string): Date | undefined {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+const sqlUtc = (d: Date): string => d.toISOString().slice(0, 23).replace('T', ' ');
+
 export function buildSearchQuery(s: FlightSearch): SqlQuery {
   const conditions: string[] = [];
-  const params: Array<string | number | Date> = [];
+  const params: Array<string | number> = [];
   if (s.from) {
     conditions.push('departureAirportCode = ?');
     params.push(s.from);
@@ -93,9 +95,10 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
   if (s.tripDate) {
     const start = parseDay(s.tripDate);
     if (start) {
-      // A half-open range keeps the departureTime index usable (no function on the column).
+      // A half-open range keeps the departureTime index usable (no function on the column). UTC DATETIME
+      // literals, so the bound does not depend on how a driver would format a Date.
       conditions.push('departureTime >= ? AND departureTime < ?');
-      params.push(start, new Date(start.getTime() + DAY_MS));
+      params.push(sqlUtc(start), sqlUtc(new Date(start.getTime() + DAY_MS)));
     }
   }
   const sort = s.sort.length ? s.sort : [{ field: 'departureTime', direction: 'ASC' } as SortKey];
@@ -109,3 +112,66 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
     offset: (s.page - 1) * s.limit,
   };
 }
+
+/**
+ * The flight fields in contract order. The two times are read as their DATETIME(3) text (UTC), which
+ * `isoUtc` turns into the same ISO string `Date#toISOString` gives, without parsing a Date per value.
+ */
+const PAGE_COLUMNS =
+  'f.id, f.flightNumber, f.airplaneId, f.departureAirportCode, f.arrivalAirportCode, ' +
+  'CAST(f.departureTime AS CHAR) AS departureTimeUtc, CAST(f.arrivalTime AS CHAR) AS arrivalTimeUtc, ' +
+  'f.price, f.boardingGate, f.totalSeats, f.availableSeats';
+
+/**
+ * Up to this offset a page is read straight from the table. Deeper pages use a deferred join: the inner query
+ * skips the offset inside a covering index and only the page's rows are read. (For a first page the join
+ * costs more than it saves.)
+ */
+export const DEFERRED_JOIN_FROM_OFFSET = 100;
+
+export interface Statement {
+  sql: string;
+  values: Array<string | number>;
+}
+
+/** The page of flights, in the requested order (id breaks ties). */
+export function pageStatement(q: SqlQuery): Statement {
+  const values = [...q.params, q.limit, q.offset];
+  if (q.offset < DEFERRED_JOIN_FROM_OFFSET) {
+    return {
+      sql: `SELECT ${PAGE_COLUMNS} FROM flights f WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?`,
+      values,
+    };
+  }
+  return {
+    sql: `SELECT ${PAGE_COLUMNS} FROM flights f JOIN (SELECT id FROM flights WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?) page USING (id) ORDER BY ${q.orderBy}`,
+    values,
+  };
+}
+
+/** How many flights match the filters. */
+export function countStatement(q: SqlQuery): Statement {
+  return { sql: `SELECT COUNT(*) AS total FROM flights WHERE ${q.where}`, values: q.params };
+}
+
+/**
+ * The exact total when the page alone proves it: a page with fewer rows than the limit is the last one, so the
+ * total is the offset plus its rows — unless it is an empty page past the first, which may lie anywhere beyond
+ * the end. Otherwise undefined: count.
+ */
+export function totalFromPage(q: SqlQuery, rowsOnPage: number): number | undefined {
+  if (rowsOnPage < q.limit && (rowsOnPage > 0 || q.offset === 0)) return q.offset + rowsOnPage;
+  return undefined;
+}
+
+/**
+ * Whether a search probably matches more flights than one page holds, so its count is worth sending with the
+ * page instead of after it. A search for one day of one route usually fits on a page (a route has a handful of
+ * flights a day), so it is counted only when its page turns out full. Only the cost depends on this guess.
+ */
+export function countLikelyNeeded(s: FlightSearch, q: SqlQuery): boolean {
+  return s.tripDate === undefined || q.offset > 0;
+}
+
+/** `2027-01-01 05:00:00.000` (a DATETIME(3) holding UTC) → `2027-01-01T05:00:00.000Z`. */
+export const isoUtc = (sqlTime: string): string => `${sqlTime.slice(0, 10)}T${sqlTime.slice(11)}Z`;

@@ -1,22 +1,32 @@
 import { Router, type Request } from 'express';
-import { QueryTypes, type Sequelize } from 'sequelize';
-import { badRequest, conflict, inTransaction, notFound, validate, type FieldError } from '@skyway/common';
+import type { Sequelize } from 'sequelize';
+import {
+  badRequest,
+  conflict,
+  inTransaction,
+  notFound,
+  validate,
+  withConnection,
+  type FieldError,
+} from '@skyway/common';
 import type { Models } from '../db/models';
 import { findFlightDetail } from '../db/flight-detail';
 import { hasReservations } from '../db/reservations';
 import {
   buildSearchQuery,
+  countLikelyNeeded,
+  countStatement,
+  isoUtc,
+  pageStatement,
   parseDay,
   parsePriceRange,
   parseSort,
   parseTrips,
+  totalFromPage,
   type FlightSearch,
 } from '../domain/search';
 import { flightRuleErrors } from '../domain/rules';
 import { flightCreate, flightPatch, flightSearchQuery, idParam } from './schemas';
-
-const FLIGHT_COLUMNS =
-  'id, flightNumber, airplaneId, departureAirportCode, arrivalAirportCode, departureTime, arrivalTime, price, boardingGate, totalSeats, availableSeats';
 
 /** Validates the search query string into a FlightSearch; every bad parameter is named in one 400. */
 export function toFlightSearch(query: unknown): FlightSearch {
@@ -47,12 +57,37 @@ export function toFlightSearch(query: unknown): FlightSearch {
   return search;
 }
 
-interface FlightRow {
+/** A row of `pageStatement`. */
+interface PageRow {
+  id: number;
+  flightNumber: string;
+  airplaneId: number;
+  departureAirportCode: string;
+  arrivalAirportCode: string;
+  departureTimeUtc: string;
+  arrivalTimeUtc: string;
   price: number | string;
-  [key: string]: unknown;
+  boardingGate: string | null;
+  totalSeats: number;
+  availableSeats: number;
 }
 
-const plainFlight = (row: FlightRow) => ({ ...row, price: Number(row.price) });
+const totalOf = (rows: unknown) => Number((rows as Array<{ total: number | string }>)[0].total);
+
+/** A search row as the contract's flight, fields in the documented order. */
+const toFlight = (r: PageRow) => ({
+  id: r.id,
+  flightNumber: r.flightNumber,
+  airplaneId: r.airplaneId,
+  departureAirportCode: r.departureAirportCode,
+  arrivalAirportCode: r.arrivalAirportCode,
+  departureTime: isoUtc(r.departureTimeUtc),
+  arrivalTime: isoUtc(r.arrivalTimeUtc),
+  price: Number(r.price),
+  boardingGate: r.boardingGate,
+  totalSeats: r.totalSeats,
+  availableSeats: r.availableSeats,
+});
 
 export function flightRoutes(sequelize: Sequelize, models: Models): Router {
   const { Flight, Airplane, Airport } = models;
@@ -93,24 +128,26 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
   });
 
   router.get('/api/v1/flights', async (req, res) => {
-    const q = buildSearchQuery(toFlightSearch(req.query));
-    const [rows, [{ total }]] = await Promise.all([
-      // Deferred join: the inner query pages through a covering index; only the page's rows are read.
-      sequelize.query<FlightRow>(
-        `SELECT ${FLIGHT_COLUMNS} FROM flights JOIN (SELECT id FROM flights WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?) page USING (id) ORDER BY ${q.orderBy}`,
-        { replacements: [...q.params, q.limit, q.offset], type: QueryTypes.SELECT },
-      ),
-      sequelize.query<{ total: number }>(`SELECT COUNT(*) AS total FROM flights WHERE ${q.where}`, {
-        replacements: q.params,
-        type: QueryTypes.SELECT,
-      }),
-    ]);
-    res.json({
-      data: rows.map(plainFlight),
-      page: q.offset / q.limit + 1,
-      limit: q.limit,
-      total: Number(total),
+    const search = toFlightSearch(req.query);
+    const q = buildSearchQuery(search);
+    // Plain SQL on one pooled connection, one round trip where possible: a search that pins a day usually fits
+    // on one page, so its page goes first and is counted only if full; other searches send both at once.
+    const { rows, total } = await withConnection(sequelize, async (run) => {
+      const page = pageStatement(q);
+      const count = countStatement(q);
+      if (!countLikelyNeeded(search, q)) {
+        const rows = (await run(page.sql, page.values)) as PageRow[];
+        const known = totalFromPage(q, rows.length);
+        if (known !== undefined) return { rows, total: known };
+        return { rows, total: totalOf(await run(count.sql, count.values)) };
+      }
+      const [rows, counted] = (await run(`${page.sql}; ${count.sql}`, [...page.values, ...count.values])) as [
+        PageRow[],
+        unknown,
+      ];
+      return { rows, total: totalOf(counted) };
     });
+    res.json({ data: rows.map(toFlight), page: q.offset / q.limit + 1, limit: q.limit, total });
   });
 
   router.get('/api/v1/flights/:id', async (req, res) => {
