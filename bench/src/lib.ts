@@ -10,6 +10,7 @@ export const INTERNAL_TOKEN = 'bench-internal-token';
 export interface LoadResult {
   rps: number;
   p50Ms: number;
+  meanMs: number;
   p95Ms: number;
   p99Ms: number;
   requests: number;
@@ -121,6 +122,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   return {
     rps: Math.round(result.requests.average),
     p50Ms: result.latency.p50,
+    meanMs: round2(result.latency.mean),
     p95Ms: (result.latency as unknown as Record<string, number>).p97_5 ?? result.latency.p90,
     p99Ms: result.latency.p99,
     requests,
