@@ -281,6 +281,7 @@ export interface BookingRow {
   seats_state: string;
   no_of_seats: number;
   user_id: number;
+  total_cost: number | string;
 }
 
 export async function bookingRows(
