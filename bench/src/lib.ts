@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import mysql from 'mysql2/promise';
@@ -27,7 +28,11 @@ export async function startService(
   env: Record<string, string>,
 ): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
   // BENCH_NODE_ARGS passes flags to every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The services' V8 flags, as `npm start` (scripts/src/start.ts) and the Dockerfile pass them.
+  const nodeArgs = [
+    '--max-semi-space-size=8',
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ];
   const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, service, 'dist', 'main.js')], {
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', INTERNAL_TOKEN, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -62,6 +67,17 @@ export async function rssMb(pid: number | undefined): Promise<number | undefined
   try {
     const status = await import('node:fs/promises').then((fs) => fs.readFile(`/proc/${pid}/status`, 'utf8'));
     const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The same, read synchronously (after each scenario). */
+export function peakRssMb(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 1024) : undefined;
   } catch {
     return undefined;

@@ -11,6 +11,7 @@ import {
   median,
   rawLockedRowTps,
   round2,
+  peakRssMb,
   rssMb,
   type LoadResult,
 } from './lib';
@@ -32,11 +33,14 @@ interface Scenario extends LoadResult {
   name: string;
   clients: number;
   oversell?: number;
+  /** Each service's peak RSS so far (VmHWM), read right after this scenario: shows where memory peaks. */
+  peakRssMb?: Record<string, number | undefined>;
 }
 
 const scenarios: Scenario[] = [];
+let peakRssNow: () => Record<string, number | undefined> = () => ({});
 const record = (name: string, clients: number, r: LoadResult, oversell?: number): Scenario => {
-  const s = { name, clients, ...r, oversell };
+  const s: Scenario = { name, clients, ...r, oversell, peakRssMb: peakRssNow() };
   scenarios.push(s);
   console.log(
     `${name.padEnd(52)} ${String(clients).padStart(4)} clients ${String(r.rps).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  ${JSON.stringify(r.statuses)}${oversell === undefined ? '' : `  oversell ${oversell}`}`,
@@ -164,11 +168,17 @@ interface CreatedBooking {
 }
 
 /** Bookings through the gateway with real JWTs: each request is a random user (of `users`) booking one seat. */
-function gatewayBookings(stack: BenchStack, flights: number[], clients: number, tokens: string[]) {
+function gatewayBookings(
+  stack: BenchStack,
+  flights: number[],
+  clients: number,
+  tokens: string[],
+  durationSec = SECONDS,
+) {
   return load({
     url: stack.gateway.url,
     connections: clients,
-    durationSec: SECONDS,
+    durationSec,
     method: 'POST',
     next: () => ({
       path: '/api/v1/bookings',
@@ -188,18 +198,34 @@ async function main(): Promise<void> {
   let stack = await startBenchStack(PREFIX, 1, 4300);
   const fdb = await mysql.createConnection({ ...DB, database: `${PREFIX}flights` });
   const rss: Record<string, number | undefined> = {};
+  const procs = () => ({
+    'flight-service': stack.flights[0],
+    'booking-service': stack.bookings[0],
+    'api-gateway': stack.gateway,
+  });
+  peakRssNow = () =>
+    Object.fromEntries(Object.entries(procs()).map(([name, p]) => [name, peakRssMb(p.proc.pid)]));
   const sampleRss = async () => {
-    const procs = {
-      'flight-service': stack.flights[0],
-      'booking-service': stack.bookings[0],
-      'api-gateway': stack.gateway,
-    };
-    for (const [name, p] of Object.entries(procs))
+    for (const [name, p] of Object.entries(procs()))
       rss[name] = Math.max(rss[name] ?? 0, (await rssMb(p.proc.pid)) ?? 0);
   };
   try {
     const { hot, hotReservations, spread } = await createFlights(stack.flights[0].url, fdb, 100);
     let reservationId = 1;
+
+    // Warm-up, not recorded: JIT, connection pools and the flight cache settle before anything is measured.
+    await load({
+      url: stack.flights[0].url,
+      connections: 16,
+      durationSec: 2,
+      method: 'PUT',
+      headers: { 'x-internal-token': INTERNAL_TOKEN },
+      next: () => ({
+        path: `/internal/v1/flights/${hotReservations}/reservations/${1_000_000_000 + reservationId++}`,
+        body: { seats: 1 },
+      }),
+    });
+    await gatewayBookings(stack, [hot], 64, tokens, 3);
 
     // 1–2 and 4 (64 clients): interleaved rounds against the raw locked-row rate.
     const raw: number[] = [];
@@ -297,7 +323,9 @@ async function main(): Promise<void> {
         ),
       );
     }
-    const gw64 = scenarios.filter((s) => s.name.startsWith('gateway bookings, hot flight (round'));
+    const gw64 = scenarios.filter(
+      (s) => s.clients === 64 && s.name.startsWith('gateway bookings, hot flight (round'),
+    );
     const spread64 = record(
       'gateway bookings, spread over 100 flights',
       64,
@@ -342,6 +370,13 @@ async function main(): Promise<void> {
         headers: { 'x-internal-token': INTERNAL_TOKEN },
         next: () => ({ path: searchPath() }),
       }).then((r) => record(label, 32, r));
+    // The HTTP floor: flight-service's cheapest route (/health, no database) under the same 32 clients.
+    const floor = await load({
+      url: stack.flights[0].url,
+      connections: 32,
+      durationSec: SECONDS,
+      next: () => ({ path: '/health' }),
+    }).then((r) => record('flight-service GET /health (HTTP floor, no database)', 32, r));
     const search1k = await search('search, 1k flights');
     await fdb.query("DELETE FROM flights WHERE flightNumber LIKE 'BX%'");
     await insertSearchFlights(fdb, 100_000);
@@ -384,6 +419,7 @@ async function main(): Promise<void> {
         errors: Object.fromEntries(Object.entries(s.statuses).filter(([k]) => !/^2\d\d$/.test(k))),
         statuses: s.statuses,
         oversell: s.oversell ?? null,
+        peakRssMb: s.peakRssMb,
       })),
       ratios: {
         gatewayHotFlight64: round2(median(gatewayRatios)),
@@ -399,7 +435,7 @@ async function main(): Promise<void> {
         oneClientMeanMsRounds: hop.map((h) => round2(h.mean)),
         sixteenClientsP50Ms: round2(via16.p50Ms - direct.p50Ms),
       },
-      search: { p99Ms1k: search1k.p99Ms, p99Ms100k: search100k.p99Ms },
+      search: { p99Ms1k: search1k.p99Ms, p99Ms100k: search100k.p99Ms, healthFloorP99Ms: floor.p99Ms },
       peakRssMb: rss,
       durationSec: Math.round((Date.now() - started) / 1000),
     };
@@ -448,7 +484,7 @@ async function main(): Promise<void> {
       `spread over 100 flights / hot: ${summary.ratios.spreadOverHot64}x (goal ≥ 2); 2+2 replicas / 1+1: ${summary.ratios.replicaScaling64}x`,
     );
     console.log(
-      `search p99: ${search1k.p99Ms} ms at 1k, ${search100k.p99Ms} ms at 100k flights (goal < 20 ms)`,
+      `search p99: ${search1k.p99Ms} ms at 1k, ${search100k.p99Ms} ms at 100k flights (goal < 20 ms); GET /health p99 ${floor.p99Ms} ms at the same 32 clients`,
     );
     console.log(`peak RSS (MB): ${JSON.stringify(rss)} (goal < 200 each); took ${summary.durationSec} s`);
     console.log(`wrote ${path.join(OUT_DIR, 'results.json')} and results.svg`);
