@@ -26,5 +26,5 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app /app
 USER node
 # Health: every service answers GET /ready on its own port (PORT is passed by docker-compose).
-# --max-semi-space-size=8: the same V8 flag `npm start` uses (scripts/src/start.ts), keeps RSS under 200 MB.
-CMD ["sh", "-c", "exec node --max-semi-space-size=8 \"$SERVICE/dist/main.js\""]
+# The same V8 flags `npm start` uses (scripts/src/start.ts): they keep RSS under 200 MB (README, Performance).
+CMD ["sh", "-c", "exec node --max-semi-space-size=8 --max-old-space-size=128 \"$SERVICE/dist/main.js\""]

@@ -31,6 +31,7 @@ export async function startService(
   // The services' V8 flags, as `npm start` (scripts/src/start.ts) and the Dockerfile pass them.
   const nodeArgs = [
     '--max-semi-space-size=8',
+    '--max-old-space-size=128',
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ];
   const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, service, 'dist', 'main.js')], {
