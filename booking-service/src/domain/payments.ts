@@ -6,12 +6,14 @@ import {
   HttpProblem,
   inTransaction,
   notFound,
+  retryTransaction,
+  withConnection,
   type Identity,
   type Logger,
 } from '@skyway/common';
 import { retryInBackground } from '../db/background-retry';
-import type { Models, Payment } from '../db/models';
-import { asRecord, recordEvent } from '../events/outbox';
+import type { Models } from '../db/models';
+import { findPayment, lockBooking, markPending, recordBooked, type PaymentRow } from '../db/payment-sql';
 import { paymentRefusal, RESERVATION_FAILED } from './booking';
 import { PaymentDeclinedError, type PaymentProvider } from './payment-provider';
 
@@ -79,52 +81,53 @@ export class PaymentService {
     idempotencyKey: string,
     input: { bookingId: number; amount: number },
   ): Promise<PaymentView> {
-    const { models, sequelize, provider, logger } = this.deps;
+    const { sequelize, provider, logger } = this.deps;
     const { bookingId, amount } = input;
-    const attempt = await inTransaction(sequelize, async (transaction) => {
-      const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
-      if (!b || b.cancelReason === RESERVATION_FAILED || b.userId !== who.userId) {
-        throw notFound(`Booking ${bookingId} not found`);
-      }
-      const now = this.now();
-      const abandonedBefore = new Date(
-        now.getTime() - this.deps.paymentTimeoutSeconds * 1000 - ABANDON_GRACE_MS,
-      );
-      const previous = b.status;
-      switch (paymentRefusal(asRecord(b), amount, now, abandonedBefore)) {
-        case 'already-booked': {
-          // Paid with this very key by a request whose answer was lost (its commit went through while the
-          // connection broke): the retry gets that payment, not a 409.
-          const p = await models.Payment.findOne({ where: { bookingId }, transaction });
-          if (p && p.userId === who.userId && p.idempotencyKey === idempotencyKey) return { paid: p };
-          throw conflict(`Booking ${bookingId} is already paid`);
+    const attempt = await retryTransaction(() =>
+      withConnection(sequelize, async (run): Promise<{ paid: PaymentRow } | { startedAt: Date }> => {
+        const b = await lockBooking(run, bookingId);
+        if (!b || b.cancelReason === RESERVATION_FAILED || b.userId !== who.userId) {
+          throw notFound(`Booking ${bookingId} not found`);
         }
-        case 'in-progress':
-          throw conflict(`A payment for booking ${bookingId} is already in progress`);
-        case 'cancelled':
-          throw gone(`Booking ${bookingId} is cancelled`);
-        case 'expired':
-          throw gone(`Booking ${bookingId} expired at ${b.expiresAt.toISOString()}`);
-        case 'wrong-amount':
-          throw badRequest('The amount does not match the booking', [
-            { path: 'amount', message: `must equal the booking's totalCost (${b.totalCost})` },
-          ]);
-        case undefined:
-          break;
-      }
-      if (previous === 'PENDING') {
-        // The attempt that set PENDING died with its process (booking-service was killed mid-payment). Taking
-        // over lets the customer pay: with the same Idempotency-Key the provider charges once; with another
-        // key, a charge the dead attempt may have made needs a refund (logged, as for every such case).
-        logger.warn('taking over an abandoned payment attempt', { bookingId, pendingSince: b.updatedAt });
-      }
-      b.status = 'PENDING';
-      b.changed('updatedAt', true);
-      await b.save({ transaction });
-      // This attempt's mark: only this attempt may complete or undo the PENDING it set.
-      return { startedAt: b.updatedAt };
-    });
-    if (attempt.paid) return toPaymentView(attempt.paid);
+        const now = this.now();
+        const abandonedBefore = new Date(
+          now.getTime() - this.deps.paymentTimeoutSeconds * 1000 - ABANDON_GRACE_MS,
+        );
+        const previous = b.status;
+        switch (paymentRefusal(b, amount, now, abandonedBefore)) {
+          case 'already-booked': {
+            // Paid with this very key by a request whose answer was lost (its commit went through while the
+            // connection broke): the retry gets that payment, not a 409.
+            const p = await findPayment(run, bookingId);
+            await run('COMMIT');
+            if (p && p.userId === who.userId && p.idempotencyKey === idempotencyKey) return { paid: p };
+            throw conflict(`Booking ${bookingId} is already paid`);
+          }
+          case 'in-progress':
+            throw conflict(`A payment for booking ${bookingId} is already in progress`);
+          case 'cancelled':
+            throw gone(`Booking ${bookingId} is cancelled`);
+          case 'expired':
+            throw gone(`Booking ${bookingId} expired at ${b.expiresAt.toISOString()}`);
+          case 'wrong-amount':
+            throw badRequest('The amount does not match the booking', [
+              { path: 'amount', message: `must equal the booking's totalCost (${b.totalCost})` },
+            ]);
+          case undefined:
+            break;
+        }
+        if (previous === 'PENDING') {
+          // The attempt that set PENDING died with its process (booking-service was killed mid-payment). Taking
+          // over lets the customer pay: with the same Idempotency-Key the provider charges once; with another
+          // key, a charge the dead attempt may have made needs a refund (logged, as for every such case).
+          logger.warn('taking over an abandoned payment attempt', { bookingId, pendingSince: b.updatedAt });
+        }
+        // This attempt's mark: only this attempt may complete or undo the PENDING it set.
+        await markPending(run, bookingId, now);
+        return { startedAt: now };
+      }),
+    );
+    if ('paid' in attempt) return toPaymentView(attempt.paid);
     const { startedAt } = attempt;
 
     let providerRef: string;
@@ -146,7 +149,7 @@ export class PaymentService {
     }
 
     const now = this.now();
-    let payment: Payment;
+    let payment: PaymentRow;
     try {
       payment = await this.recordPayment(who, idempotencyKey, input, providerRef, startedAt, now);
     } catch (err) {
@@ -170,28 +173,23 @@ export class PaymentService {
     providerRef: string,
     startedAt: Date,
     now: Date,
-  ): Promise<Payment> {
-    const { models, sequelize, logger } = this.deps;
-    return inTransaction(sequelize, async (transaction) => {
-      const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
-      if (!b || b.status !== 'PENDING' || b.updatedAt.getTime() !== startedAt.getTime()) {
-        // Only reachable if something bypassed PENDING, or took over this attempt presumed dead: the charge
-        // needs a person to refund it.
-        logger.error('charged a booking that is no longer pending; refund needed', {
-          bookingId,
-          providerRef,
-        });
-        throw conflict(`Booking ${bookingId} changed while it was being paid`);
-      }
-      const p = await models.Payment.create(
-        { bookingId, userId: who.userId, amount, status: 'SUCCEEDED', providerRef, idempotencyKey },
-        { transaction },
-      );
-      b.status = 'BOOKED';
-      await b.save({ transaction });
-      await recordEvent(models.OutboxEvent, 'booking.confirmed', b, 'PENDING', transaction, now);
-      return p;
-    });
+  ): Promise<PaymentRow> {
+    const { sequelize, logger } = this.deps;
+    return retryTransaction(() =>
+      withConnection(sequelize, async (run) => {
+        const b = await lockBooking(run, bookingId);
+        if (!b || b.status !== 'PENDING' || b.updatedAt.getTime() !== startedAt.getTime()) {
+          // Only reachable if something bypassed PENDING, or took over this attempt presumed dead: the charge
+          // needs a person to refund it.
+          logger.error('charged a booking that is no longer pending; refund needed', {
+            bookingId,
+            providerRef,
+          });
+          throw conflict(`Booking ${bookingId} changed while it was being paid`);
+        }
+        return recordBooked(run, b, { userId: who.userId, amount, providerRef, idempotencyKey }, now);
+      }),
+    );
   }
 
   /**
@@ -225,7 +223,7 @@ export class PaymentService {
   }
 }
 
-function toPaymentView(p: Payment): PaymentView {
+function toPaymentView(p: PaymentRow): PaymentView {
   return {
     id: p.id,
     bookingId: p.bookingId,
