@@ -22,17 +22,16 @@ afterAll(async () => {
 
 test('a claim committed behind a broken connection is undone, so a retry with the key goes through', async () => {
   const keys = initModels(db.sequelize).IdempotencyKey;
+  const store = new IdempotencyStore(keys, { ttlMs: 86_400_000, lockMs: 120_000 });
   // The first INSERT commits, then the driver reports the connection lost, as when a cut comes between them.
-  const original = keys.create;
-  const create = keys.create.bind(keys) as unknown as (...args: unknown[]) => Promise<unknown>;
-  keys.create = (async (...args: unknown[]) => {
-    keys.create = original;
-    await create(...args);
+  const insert = store.insertClaim.bind(store);
+  store.insertClaim = async (row) => {
+    store.insertClaim = insert;
+    await insert(row);
     throw Object.assign(new Error('Connection lost: The server closed the connection.'), {
       name: 'SequelizeConnectionError',
     });
-  }) as unknown as typeof keys.create;
-  const store = new IdempotencyStore(keys, { ttlMs: 86_400_000, lockMs: 120_000 });
+  };
   const logger = createLogger('test', 'error');
   const app = express();
   app.use(requestId, express.json());

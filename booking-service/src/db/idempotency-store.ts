@@ -1,4 +1,5 @@
-import { Op, UniqueConstraintError } from 'sequelize';
+import { Op, QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { sqlTime } from '@skyway/common';
 import type { IdempotencyKey } from './models';
 
 export type Claim =
@@ -19,10 +20,48 @@ export interface IdempotencyStoreOptions {
 
 /** Idempotency keys in MariaDB: the unique (user, scope, key) row is the lock and holds the stored response. */
 export class IdempotencyStore {
+  private readonly sequelize: Sequelize;
+
   constructor(
     private readonly keys: typeof IdempotencyKey,
     private readonly opts: IdempotencyStoreOptions,
-  ) {}
+  ) {
+    this.sequelize = keys.sequelize as Sequelize;
+  }
+
+  /**
+   * Writes a new IN_FLIGHT claim and returns its id; a duplicate (user, scope, key) throws UniqueConstraintError.
+   * One plain INSERT: every payment claims a key, and the ORM's create cost more than the rest of the claim.
+   */
+  async insertClaim(row: {
+    userId: number;
+    scope: string;
+    idemKey: string;
+    fingerprint: string;
+    lockedUntil: Date;
+    expiresAt: Date;
+    now: Date;
+  }): Promise<number> {
+    const [id] = await this.sequelize.query(
+      `INSERT INTO idempotency_keys (user_id, scope, idem_key, fingerprint, state, locked_until, expires_at,
+                                     created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'IN_FLIGHT', ?, ?, ?, ?)`,
+      {
+        replacements: [
+          row.userId,
+          row.scope,
+          row.idemKey,
+          row.fingerprint,
+          sqlTime(row.lockedUntil),
+          sqlTime(row.expiresAt),
+          sqlTime(row.now),
+          sqlTime(row.now),
+        ],
+        type: QueryTypes.INSERT,
+      },
+    );
+    return Number(id);
+  }
 
   async claim(
     userId: number,
@@ -34,17 +73,14 @@ export class IdempotencyStore {
     const where = { userId, scope, idemKey: key };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const row = await this.keys.create({
+        const id = await this.insertClaim({
           ...where,
           fingerprint,
-          state: 'IN_FLIGHT',
-          responseStatus: null,
-          responseType: null,
-          responseBody: null,
           lockedUntil: new Date(now.getTime() + this.opts.lockMs),
           expiresAt: new Date(now.getTime() + this.opts.ttlMs),
+          now,
         });
-        return { kind: 'claimed', id: row.id };
+        return { kind: 'claimed', id };
       } catch (err) {
         if (!(err instanceof UniqueConstraintError)) throw err;
       }
@@ -75,9 +111,10 @@ export class IdempotencyStore {
 
   /** Stores the response to replay for this key. */
   async complete(id: number, status: number, type: string, body: string): Promise<void> {
-    await this.keys.update(
-      { state: 'DONE', responseStatus: status, responseType: type, responseBody: body },
-      { where: { id } },
+    await this.sequelize.query(
+      `UPDATE idempotency_keys SET state = 'DONE', response_status = ?, response_type = ?, response_body = ?,
+              updated_at = ? WHERE id = ?`,
+      { replacements: [status, type, body, sqlTime(new Date()), id], type: QueryTypes.UPDATE },
     );
   }
 

@@ -130,12 +130,21 @@ export class OutboxRelay {
     if (!channel) return 0;
     // One pinned connection throughout: GET_LOCK belongs to a connection.
     return withConnection(this.opts.sequelize, async (run) => {
-      const [[lock], rows] = (await run(
-        `SELECT GET_LOCK(?, 0) AS got;
-         SELECT id, event_id AS eventId, type, payload FROM outbox_events
-          WHERE published_at IS NULL AND IS_USED_LOCK(?) = CONNECTION_ID() ORDER BY id LIMIT ?`,
-        [this.lockName, this.lockName, this.opts.batchSize],
-      )) as [Array<{ got: number | null }>, PendingRow[]];
+      let lock: { got: number | null } | undefined;
+      let rows: PendingRow[];
+      try {
+        [[lock], rows] = (await run(
+          `SELECT GET_LOCK(?, 0) AS got;
+           SELECT id, event_id AS eventId, type, payload FROM outbox_events
+            WHERE published_at IS NULL AND IS_USED_LOCK(?) = CONNECTION_ID() ORDER BY id LIMIT ?`,
+          [this.lockName, this.lockName, this.opts.batchSize],
+        )) as [Array<{ got: number | null }>, PendingRow[]];
+      } catch (err) {
+        // The read failed after the lock may have been taken: a named lock outlives the statement, and this
+        // pooled connection would keep it from every other replica's relay. (No-op if it was not taken.)
+        await run('SELECT RELEASE_LOCK(?)', [this.lockName]).catch(() => undefined);
+        throw err;
+      }
       if (lock?.got !== 1) return 0;
       let confirmed: number[] = [];
       try {
