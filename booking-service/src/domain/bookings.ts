@@ -111,8 +111,9 @@ export class BookingService {
    */
   async create(who: Identity, input: { flightId: number; noOfSeats: number }): Promise<BookingView> {
     const { flights, sequelize } = this.deps;
+    const flight = await this.flightFor(input.flightId, input.noOfSeats, this.now());
+    // After the lookup, which may have waited on flight-service: the booking's times start when it is written.
     const now = this.now();
-    const flight = await this.flightFor(input.flightId, input.noOfSeats, now);
     const record: BookingRecord = {
       id: 0,
       flightId: flight.id,
