@@ -225,7 +225,7 @@ async function main(): Promise<void> {
         body: { seats: 1 },
       }),
     });
-    await gatewayBookings(stack, [hot], 64, tokens, 3);
+    await gatewayBookings(stack, [hot], 64, tokens, 10);
 
     // 1–2 and 4 (64 clients): interleaved rounds against the raw locked-row rate.
     const raw: number[] = [];
