@@ -1,6 +1,7 @@
 import { retryTransaction, sqlTime, withConnection } from '@skyway/common';
 import type { Sequelize } from 'sequelize';
-import { buildEvent, type BookingRecord } from '../domain/booking';
+import type { BookingEvent } from '@skyway/common';
+import type { BookingRecord } from '../domain/booking';
 
 /**
  * The booking saga's two writes in plain SQL, one round trip each: the booking path runs them for every
@@ -45,8 +46,12 @@ export async function insertBooking(sequelize: Sequelize, b: NewBooking): Promis
  * `booking.created` event — in one transaction and one round trip. Returns false (and writes no event)
  * when the booking had already left HOLDING (it was cancelled meanwhile).
  */
-export async function markHeld(sequelize: Sequelize, b: BookingRecord, now: Date): Promise<boolean> {
-  const event = buildEvent('booking.created', { ...b, seatsState: 'HELD' }, undefined, now);
+export async function markHeld(
+  sequelize: Sequelize,
+  b: BookingRecord,
+  event: BookingEvent,
+  now: Date,
+): Promise<boolean> {
   return retryTransaction(() =>
     withConnection(sequelize, async (run) => {
       const results = (await run(

@@ -1,5 +1,5 @@
-import { sqlTime, type RunSql } from '@skyway/common';
-import { buildEvent, type BookingRecord } from '../domain/booking';
+import { sqlTime, type BookingEvent, type RunSql } from '@skyway/common';
+import type { BookingRecord } from '../domain/booking';
 
 /**
  * The payment's two transactions in plain SQL, two round trips each (lock and read; then write and commit)
@@ -58,17 +58,16 @@ export async function markPending(run: RunSql, bookingId: number, startedAt: Dat
 }
 
 /**
- * PENDING → BOOKED with the payment row and the booking.confirmed event, and COMMIT. `booking` is the row as
- * locked by `lockBooking` in this transaction. Returns the payment.
+ * PENDING → BOOKED with the payment row and the booking's `booking.confirmed` event, and COMMIT. `booking` is
+ * the row as locked by `lockBooking` in this transaction. Returns the payment.
  */
 export async function recordBooked(
   run: RunSql,
   booking: BookingRecord,
   payment: { userId: number; amount: number; providerRef: string; idempotencyKey: string },
+  event: BookingEvent,
   now: Date,
 ): Promise<PaymentRow> {
-  const booked: BookingRecord = { ...booking, status: 'BOOKED', updatedAt: now };
-  const event = buildEvent('booking.confirmed', booked, 'PENDING', now);
   const at = sqlTime(now);
   const results = (await run(
     `INSERT INTO payments (booking_id, user_id, amount, status, provider_ref, idempotency_key, created_at, updated_at)

@@ -14,6 +14,7 @@ import { insertBooking, markHeld } from '../db/booking-sql';
 import type { Booking, Models } from '../db/models';
 import { asRecord, recordEvent } from '../events/outbox';
 import {
+  buildEvent,
   cancelRefusal,
   canSee,
   earlyRefusal,
@@ -142,7 +143,8 @@ export class BookingService {
         totalCost: totalCostOf(hold.flight?.price ?? flight.price, input.noOfSeats),
         seatsState: 'HELD',
       };
-      if (await markHeld(sequelize, held, now)) {
+      const created = buildEvent('booking.created', held, undefined, now);
+      if (await markHeld(sequelize, held, created, now)) {
         this.deps.onEvents();
         // Nothing else can have touched the booking yet (its id is not out), so the row is what we wrote.
         return toBookingView(held);

@@ -14,7 +14,7 @@ import {
 import { retryInBackground } from '../db/background-retry';
 import type { Models } from '../db/models';
 import { findPayment, lockBooking, markPending, recordBooked, type PaymentRow } from '../db/payment-sql';
-import { paymentRefusal, RESERVATION_FAILED } from './booking';
+import { buildEvent, paymentRefusal, RESERVATION_FAILED } from './booking';
 import { PaymentDeclinedError, type PaymentProvider } from './payment-provider';
 
 export interface PaymentView {
@@ -187,7 +187,14 @@ export class PaymentService {
           });
           throw conflict(`Booking ${bookingId} changed while it was being paid`);
         }
-        return recordBooked(run, b, { userId: who.userId, amount, providerRef, idempotencyKey }, now);
+        const confirmed = buildEvent(
+          'booking.confirmed',
+          { ...b, status: 'BOOKED', updatedAt: now },
+          'PENDING',
+          now,
+        );
+        const payment = { userId: who.userId, amount, providerRef, idempotencyKey };
+        return recordBooked(run, b, payment, confirmed, now);
       }),
     );
   }
