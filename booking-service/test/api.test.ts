@@ -1,11 +1,13 @@
 import { bookingEventSchema } from '@skyway/common';
 import {
+  book,
   bookingRows,
   createFlight,
   eventually,
   expectProblem,
   INTERNAL_TOKEN,
   outboxRows,
+  pay,
   seatLedger,
   startStack,
   user,
@@ -22,17 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack.stop();
 });
-
-const book = (userId: number, body: Record<string, unknown>, key?: string) => {
-  const req = stack.http().post('/api/v1/bookings').set(user(userId));
-  if (key !== undefined) req.set('Idempotency-Key', key);
-  return req.send(body);
-};
-const pay = (userId: number, body: Record<string, unknown>, key?: string) => {
-  const req = stack.http().post('/api/v1/payments').set(user(userId));
-  if (key !== undefined) req.set('Idempotency-Key', key);
-  return req.send(body);
-};
 
 describe('health, auth and plumbing', () => {
   test('/health and /ready answer without a token and report the database and the broker', async () => {
@@ -68,11 +59,7 @@ describe('health, auth and plumbing', () => {
 
   test('unknown routes are a 404 problem; a body over 100 kB is 413; broken JSON is 400', async () => {
     expectProblem(await stack.http().get('/api/v1/nothing').set(user(2)), 404);
-    const big = await stack
-      .http()
-      .post('/api/v1/bookings')
-      .set(user(2))
-      .send({ flightId: flight.id, noOfSeats: 1, pad: 'x'.repeat(110_000) });
+    const big = await book(stack, 2, { flightId: flight.id, noOfSeats: 1, pad: 'x'.repeat(110_000) });
     expectProblem(big, 413);
     const broken = await stack
       .http()
@@ -101,7 +88,7 @@ describe('POST /api/v1/bookings', () => {
   test('201 INITIATED with totalCost = price × seats and expiresAt = now + TTL; the seats are held', async () => {
     const before = await seatLedger(stack, flight.id);
     const started = Date.now();
-    const res = await book(2, { flightId: flight.id, noOfSeats: 3 }).expect(201);
+    const res = await book(stack, 2, { flightId: flight.id, noOfSeats: 3 }).expect(201);
     expect(res.body).toMatchObject({
       id: expect.any(Number),
       flightId: flight.id,
@@ -140,25 +127,25 @@ describe('POST /api/v1/bookings', () => {
   });
 
   test('400 names each bad field', async () => {
-    const res = await book(2, { flightId: 'x', noOfSeats: 11 });
+    const res = await book(stack, 2, { flightId: 'x', noOfSeats: 11 });
     expectProblem(res, 400);
     expect((res.body.errors as Array<{ path: string }>).map((e) => e.path).sort()).toEqual([
       'flightId',
       'noOfSeats',
     ]);
-    expectProblem(await book(2, { flightId: flight.id, noOfSeats: 0 }), 400);
+    expectProblem(await book(stack, 2, { flightId: flight.id, noOfSeats: 0 }), 400);
   });
 
   test('404 for an unknown flight, with no booking left behind', async () => {
     const before = (await bookingRows(stack)).length;
-    const res = await book(2, { flightId: 999999, noOfSeats: 1 });
+    const res = await book(stack, 2, { flightId: 999999, noOfSeats: 1 });
     expectProblem(res, 404);
     expect((await bookingRows(stack)).length).toBe(before);
   });
 
   test('409 when there are not enough seats; no booking stays INITIATED', async () => {
     const small = await createFlight(stack, 2);
-    const res = await book(3, { flightId: small.id, noOfSeats: 3 });
+    const res = await book(stack, 3, { flightId: small.id, noOfSeats: 3 });
     expectProblem(res, 409);
     expect(res.body.type).toBe('urn:skyway:problem:not-enough-seats');
     expect(await bookingRows(stack, 'flight_id = ? AND status = ?', [small.id, 'INITIATED'])).toEqual([]);
@@ -175,7 +162,7 @@ describe('POST /api/v1/bookings', () => {
       .set({ 'X-Internal-Token': INTERNAL_TOKEN })
       .expect(204);
     const before = await seatLedger(stack, flight.id);
-    const res = await book(3, { flightId: flight.id, noOfSeats: 1 });
+    const res = await book(stack, 3, { flightId: flight.id, noOfSeats: 1 });
     expectProblem(res, 409);
     expect(res.body.type).toBe('urn:skyway:problem:reservation-released');
     const [row] = await bookingRows(stack, 'id = ?', [Number(next)]);
@@ -194,23 +181,23 @@ describe('POST /api/v1/bookings', () => {
 
   test('with an Idempotency-Key a retry gets the same booking and seats are held once; another body is 422', async () => {
     const before = await seatLedger(stack, flight.id);
-    const first = await book(4, { flightId: flight.id, noOfSeats: 2 }, 'book-once').expect(201);
-    const again = await book(4, { noOfSeats: 2, flightId: flight.id }, 'book-once').expect(201);
+    const first = await book(stack, 4, { flightId: flight.id, noOfSeats: 2 }, 'book-once').expect(201);
+    const again = await book(stack, 4, { noOfSeats: 2, flightId: flight.id }, 'book-once').expect(201);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.text).toBe(first.text);
     expect((await seatLedger(stack, flight.id)).available).toBe(before.available - 2);
-    expectProblem(await book(4, { flightId: flight.id, noOfSeats: 1 }, 'book-once'), 422);
+    expectProblem(await book(stack, 4, { flightId: flight.id, noOfSeats: 1 }, 'book-once'), 422);
     // Keys are per user: another user's identical key is a fresh booking.
-    const other = await book(5, { flightId: flight.id, noOfSeats: 2 }, 'book-once').expect(201);
+    const other = await book(stack, 5, { flightId: flight.id, noOfSeats: 2 }, 'book-once').expect(201);
     expect(other.body.id).not.toBe(first.body.id);
-    expectProblem(await book(4, { flightId: flight.id, noOfSeats: 1 }, ''), 400);
-    expectProblem(await book(4, { flightId: flight.id, noOfSeats: 1 }, 'k'.repeat(256)), 400);
+    expectProblem(await book(stack, 4, { flightId: flight.id, noOfSeats: 1 }, ''), 400);
+    expectProblem(await book(stack, 4, { flightId: flight.id, noOfSeats: 1 }, 'k'.repeat(256)), 400);
   });
 });
 
 describe('GET /api/v1/bookings', () => {
   test('the owner and admins see a booking; anyone else gets 404', async () => {
-    const b = await book(6, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    const b = await book(stack, 6, { flightId: flight.id, noOfSeats: 1 }).expect(201);
     const mine = await stack.http().get(`/api/v1/bookings/${b.body.id}`).set(user(6)).expect(200);
     expect(mine.body).toEqual(b.body);
     await stack.http().get(`/api/v1/bookings/${b.body.id}`).set(user(99, 'admin')).expect(200);
@@ -222,7 +209,7 @@ describe('GET /api/v1/bookings', () => {
   test("lists the caller's bookings newest first, paginated; limit > 100 is 400", async () => {
     const ids: number[] = [];
     for (let i = 0; i < 3; i++)
-      ids.push((await book(8, { flightId: flight.id, noOfSeats: 1 }).expect(201)).body.id);
+      ids.push((await book(stack, 8, { flightId: flight.id, noOfSeats: 1 }).expect(201)).body.id);
     const page1 = await stack.http().get('/api/v1/bookings?limit=2').set(user(8)).expect(200);
     expect(page1.body).toMatchObject({ page: 1, limit: 2, total: 3 });
     expect(page1.body.data.map((b: { id: number }) => b.id)).toEqual([ids[2], ids[1]]);
@@ -243,7 +230,7 @@ describe('GET /api/v1/bookings', () => {
 describe('POST /api/v1/bookings/:id/cancel', () => {
   test('200 CANCELLED/USER, seats released once; cancelling again returns it unchanged', async () => {
     const before = await seatLedger(stack, flight.id);
-    const b = await book(9, { flightId: flight.id, noOfSeats: 2 }).expect(201);
+    const b = await book(stack, 9, { flightId: flight.id, noOfSeats: 2 }).expect(201);
     const cancelled = await stack
       .http()
       .post(`/api/v1/bookings/${b.body.id}/cancel`)
@@ -264,14 +251,14 @@ describe('POST /api/v1/bookings/:id/cancel', () => {
   });
 
   test("someone else's booking is 404", async () => {
-    const b = await book(10, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    const b = await book(stack, 10, { flightId: flight.id, noOfSeats: 1 }).expect(201);
     expectProblem(await stack.http().post(`/api/v1/bookings/${b.body.id}/cancel`).set(user(11)), 404);
   });
 
   test('a BOOKED booking can be cancelled before departure (event names the previous status BOOKED)', async () => {
     const before = await seatLedger(stack, flight.id);
-    const b = await book(12, { flightId: flight.id, noOfSeats: 1 }).expect(201);
-    await pay(12, { bookingId: b.body.id, amount: b.body.totalCost }, 'pay-then-cancel').expect(201);
+    const b = await book(stack, 12, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    await pay(stack, 12, { bookingId: b.body.id, amount: b.body.totalCost }, 'pay-then-cancel').expect(201);
     const res = await stack.http().post(`/api/v1/bookings/${b.body.id}/cancel`).set(user(12)).expect(200);
     expect(res.body).toMatchObject({ status: 'CANCELLED', cancelReason: 'USER' });
     expect((await seatLedger(stack, flight.id)).available).toBe(before.available);
@@ -284,8 +271,8 @@ describe('POST /api/v1/bookings/:id/cancel', () => {
   });
 
   test('a BOOKED booking whose flight departed cannot be cancelled (409)', async () => {
-    const b = await book(13, { flightId: flight.id, noOfSeats: 1 }).expect(201);
-    await pay(13, { bookingId: b.body.id, amount: b.body.totalCost }, 'pay-departed').expect(201);
+    const b = await book(stack, 13, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    await pay(stack, 13, { bookingId: b.body.id, amount: b.body.totalCost }, 'pay-departed').expect(201);
     await stack.bookingsDb.query(
       'UPDATE bookings SET departure_time = NOW(3) - INTERVAL 1 HOUR WHERE id = ?',
       {
@@ -298,9 +285,9 @@ describe('POST /api/v1/bookings/:id/cancel', () => {
 
 describe('POST /api/v1/payments', () => {
   test('201 SUCCEEDED, booking BOOKED, one payment row and a booking.confirmed event; a retry is replayed byte for byte', async () => {
-    const b = await book(20, { flightId: flight.id, noOfSeats: 2 }).expect(201);
+    const b = await book(stack, 20, { flightId: flight.id, noOfSeats: 2 }).expect(201);
     const body = { bookingId: b.body.id, amount: b.body.totalCost };
-    const res = await pay(20, body, 'pay-1').expect(201);
+    const res = await pay(stack, 20, body, 'pay-1').expect(201);
     expect(res.body).toEqual({
       id: expect.any(Number),
       bookingId: b.body.id,
@@ -309,7 +296,7 @@ describe('POST /api/v1/payments', () => {
       createdAt: expect.any(String),
     });
     expect(res.headers['idempotent-replayed']).toBeUndefined();
-    const replay = await pay(20, body, 'pay-1').expect(201);
+    const replay = await pay(stack, 20, body, 'pay-1').expect(201);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.text).toBe(res.text);
     const booking = await stack.http().get(`/api/v1/bookings/${b.body.id}`).set(user(20)).expect(200);
@@ -327,49 +314,58 @@ describe('POST /api/v1/payments', () => {
   });
 
   test('the Idempotency-Key is required (400) and must be 1–255 printable characters', async () => {
-    const b = await book(21, { flightId: flight.id, noOfSeats: 1 }).expect(201);
-    const res = await pay(21, { bookingId: b.body.id, amount: b.body.totalCost });
+    const b = await book(stack, 21, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    const res = await pay(stack, 21, { bookingId: b.body.id, amount: b.body.totalCost });
     expectProblem(res, 400);
     expect(res.body.errors[0].path).toBe('Idempotency-Key');
-    expectProblem(await pay(21, { bookingId: b.body.id, amount: b.body.totalCost }, 'x'.repeat(256)), 400);
-    expectProblem(await pay(21, { bookingId: b.body.id, amount: b.body.totalCost }, 'tab\there'), 400);
+    expectProblem(
+      await pay(stack, 21, { bookingId: b.body.id, amount: b.body.totalCost }, 'x'.repeat(256)),
+      400,
+    );
+    expectProblem(await pay(stack, 21, { bookingId: b.body.id, amount: b.body.totalCost }, 'tab\there'), 400);
   });
 
   test('amount ≠ totalCost is 400, stored and replayed with the first requestId; another body is 422', async () => {
-    const b = await book(22, { flightId: flight.id, noOfSeats: 1 }).expect(201);
-    const wrong = await pay(22, { bookingId: b.body.id, amount: 1 }, 'pay-wrong');
+    const b = await book(stack, 22, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    const wrong = await pay(stack, 22, { bookingId: b.body.id, amount: 1 }, 'pay-wrong');
     expectProblem(wrong, 400);
     expect(wrong.body.errors[0].path).toBe('amount');
-    const replay = await pay(22, { bookingId: b.body.id, amount: 1 }, 'pay-wrong');
+    const replay = await pay(stack, 22, { bookingId: b.body.id, amount: 1 }, 'pay-wrong');
     expect(replay.status).toBe(400);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.text).toBe(wrong.text);
     expect(replay.body.requestId).toBe(wrong.body.requestId);
     // 422 is decided before the body is validated: even an invalid body is 422 under a used key.
-    expectProblem(await pay(22, { bookingId: b.body.id, amount: b.body.totalCost }, 'pay-wrong'), 422);
-    expectProblem(await pay(22, { nonsense: true }, 'pay-wrong'), 422);
-    const invalid = await pay(22, { bookingId: 'x' }, 'pay-invalid');
+    expectProblem(await pay(stack, 22, { bookingId: b.body.id, amount: b.body.totalCost }, 'pay-wrong'), 422);
+    expectProblem(await pay(stack, 22, { nonsense: true }, 'pay-wrong'), 422);
+    const invalid = await pay(stack, 22, { bookingId: 'x' }, 'pay-invalid');
     expectProblem(invalid, 400);
     expect(invalid.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['amount', 'bookingId']);
   });
 
   test("someone else's booking is 404; already BOOKED under another key is 409", async () => {
-    const b = await book(23, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    const b = await book(stack, 23, { flightId: flight.id, noOfSeats: 1 }).expect(201);
     const body = { bookingId: b.body.id, amount: b.body.totalCost };
-    expectProblem(await pay(24, body, 'pay-other'), 404);
-    expectProblem(await pay(23, { bookingId: 999999, amount: 1 }, 'pay-missing'), 404);
-    await pay(23, body, 'pay-a').expect(201);
-    expectProblem(await pay(23, body, 'pay-b'), 409);
+    expectProblem(await pay(stack, 24, body, 'pay-other'), 404);
+    expectProblem(await pay(stack, 23, { bookingId: 999999, amount: 1 }, 'pay-missing'), 404);
+    await pay(stack, 23, body, 'pay-a').expect(201);
+    expectProblem(await pay(stack, 23, body, 'pay-b'), 409);
   });
 
   test('a cancelled booking is 410; an expired one is 410', async () => {
-    const c = await book(25, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    const c = await book(stack, 25, { flightId: flight.id, noOfSeats: 1 }).expect(201);
     await stack.http().post(`/api/v1/bookings/${c.body.id}/cancel`).set(user(25)).expect(200);
-    expectProblem(await pay(25, { bookingId: c.body.id, amount: c.body.totalCost }, 'pay-cancelled'), 410);
-    const e = await book(25, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    expectProblem(
+      await pay(stack, 25, { bookingId: c.body.id, amount: c.body.totalCost }, 'pay-cancelled'),
+      410,
+    );
+    const e = await book(stack, 25, { flightId: flight.id, noOfSeats: 1 }).expect(201);
     await stack.bookingsDb.query('UPDATE bookings SET expires_at = NOW(3) - INTERVAL 1 SECOND WHERE id = ?', {
       replacements: [e.body.id],
     });
-    expectProblem(await pay(25, { bookingId: e.body.id, amount: e.body.totalCost }, 'pay-expired'), 410);
+    expectProblem(
+      await pay(stack, 25, { bookingId: e.body.id, amount: e.body.totalCost }, 'pay-expired'),
+      410,
+    );
   });
 });

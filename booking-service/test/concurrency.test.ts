@@ -1,5 +1,6 @@
 import { SimulatedPaymentProvider } from '../src/domain/payment-provider';
 import {
+  book,
   bookingRows,
   createFlight,
   expectProblem,
@@ -22,13 +23,7 @@ afterAll(async () => {
 test('60 concurrent 1-seat bookings by 20 users on a 10-seat flight: exactly 10 INITIATED, seats held = seats booked', async () => {
   const flight = await createFlight(stack, 10);
   const responses = await Promise.all(
-    Array.from({ length: 60 }, (_, i) =>
-      stack
-        .http()
-        .post('/api/v1/bookings')
-        .set(user(100 + (i % 20)))
-        .send({ flightId: flight.id, noOfSeats: 1 }),
-    ),
+    Array.from({ length: 60 }, (_, i) => book(stack, 100 + (i % 20), { flightId: flight.id, noOfSeats: 1 })),
   );
   const statuses = responses.map((r) => r.status);
   expect(statuses.filter((s) => s === 201)).toHaveLength(10);
@@ -57,12 +52,7 @@ test('60 concurrent 1-seat bookings by 20 users on a 10-seat flight: exactly 10 
 
 test('10 concurrent payments with one key: one payment row, one charge, the others replay or get 409; another body is 422', async () => {
   const flight = await createFlight(stack, 5);
-  const booking = await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(200))
-    .send({ flightId: flight.id, noOfSeats: 2 })
-    .expect(201);
+  const booking = await book(stack, 200, { flightId: flight.id, noOfSeats: 2 }).expect(201);
   const body = { bookingId: booking.body.id, amount: booking.body.totalCost };
   const responses = await Promise.all(
     Array.from({ length: 10 }, () =>

@@ -7,12 +7,13 @@ import {
   type PaymentProvider,
 } from '../src/domain/payment-provider';
 import {
+  book,
   bookingRows,
   createFlight,
   eventually,
   expectProblem,
+  pay,
   startStack,
-  user,
   type Stack,
   type TestFlight,
 } from './support';
@@ -55,25 +56,17 @@ afterAll(async () => {
   await proxy.close();
 });
 
-const pay = (userId: number, key: string, body: object) =>
-  stack.http().post('/api/v1/payments').set(user(userId)).set('Idempotency-Key', key).send(body);
-
 test('the database lost after the charge: 503, then a retry with the same key completes it, charged once', async () => {
-  const booked = await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(900))
-    .send({ flightId: flight.id, noOfSeats: 1 })
-    .expect(201);
+  const booked = await book(stack, 900, { flightId: flight.id, noOfSeats: 1 }).expect(201);
   const body = { bookingId: booked.body.id, amount: booked.body.totalCost };
   provider.cutDuringNextCharge = true;
-  expectProblem(await pay(900, 'cut-mid-payment', body), 503);
+  expectProblem(await pay(stack, 900, body, 'cut-mid-payment'), 503);
   await proxy.heal();
 
   // Retries with the same key, as the 503 asks: "still being processed" (409) for as long as the booking is
   // being put back, then processed anew — never a 409 stored for good.
   const paid = await eventually(async () => {
-    const r = await pay(900, 'cut-mid-payment', body);
+    const r = await pay(stack, 900, body, 'cut-mid-payment');
     if (r.status === 409 && /still being processed/.test(r.body.detail)) return false;
     return r;
   }, 20_000);
@@ -87,43 +80,33 @@ test('the database lost after the charge: 503, then a retry with the same key co
 });
 
 test('a payment committed whose answer was lost: a retry with the same key gets that payment, not a 409', async () => {
-  const booked = await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(901))
-    .send({ flightId: flight.id, noOfSeats: 1 })
-    .expect(201);
+  const booked = await book(stack, 901, { flightId: flight.id, noOfSeats: 1 }).expect(201);
   const body = { bookingId: booked.body.id, amount: booked.body.totalCost };
-  const first = await pay(901, 'answer-lost', body).expect(201);
+  const first = await pay(stack, 901, body, 'answer-lost').expect(201);
   // What is left when the commit went through but the connection broke before the key was stored.
   await stack.bookingsDb.query('DELETE FROM idempotency_keys WHERE user_id = 901');
-  const retry = await pay(901, 'answer-lost', body);
+  const retry = await pay(stack, 901, body, 'answer-lost');
   expect(retry.status).toBe(201);
   expect(retry.body).toEqual(first.body);
   // Another key still cannot pay it twice.
-  expectProblem(await pay(901, 'another-key', body), 409);
+  expectProblem(await pay(stack, 901, body, 'another-key'), 409);
 });
 
 test('a payment attempt that died with booking-service (PENDING past the payment timeout) can be taken over', async () => {
-  const booked = await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(902))
-    .send({ flightId: flight.id, noOfSeats: 1 })
-    .expect(201);
+  const booked = await book(stack, 902, { flightId: flight.id, noOfSeats: 1 }).expect(201);
   const body = { bookingId: booked.body.id, amount: booked.body.totalCost };
   // What a kill -9 between "PENDING" and "BOOKED" leaves behind (found by the e2e crash test): a PENDING row
   // nobody will ever complete. A recent one is still someone's payment in progress…
   await stack.bookingsDb.query("UPDATE bookings SET status = 'PENDING' WHERE id = ?", {
     replacements: [booked.body.id],
   });
-  expectProblem(await pay(902, 'after-crash', body), 409);
+  expectProblem(await pay(stack, 902, body, 'after-crash'), 409);
   // … one older than the payment timeout (30 s here) plus its grace is an abandoned attempt.
   await stack.bookingsDb.query(
     "UPDATE bookings SET updated_at = NOW(3) - INTERVAL 40 SECOND WHERE id = ? AND status = 'PENDING'",
     { replacements: [booked.body.id] },
   );
-  const paid = await pay(902, 'after-crash-2', body);
+  const paid = await pay(stack, 902, body, 'after-crash-2');
   expect(paid.status).toBe(201);
   expect((await bookingRows(stack, 'id = ?', [booked.body.id]))[0].status).toBe('BOOKED');
   expect(provider.inner.charges.filter((c) => c.bookingId === booked.body.id)).toHaveLength(1);

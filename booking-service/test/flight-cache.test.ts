@@ -2,6 +2,7 @@ import { bookingEventSchema } from '@skyway/common';
 import { FlightCache } from '../src/clients/flight-cache';
 import type { FlightSummary } from '../src/clients/flight-client';
 import {
+  book,
   bookingRows,
   createFlight,
   expectProblem,
@@ -84,16 +85,16 @@ describe('bookings with a warm flight cache (TTL 60 s)', () => {
   afterAll(async () => {
     await stack.stop();
   });
-  const book = (userId: number, flightId: number, noOfSeats: number) =>
-    stack.http().post('/api/v1/bookings').set(user(userId)).send({ flightId, noOfSeats });
+  const bookOn = (userId: number, flightId: number, noOfSeats: number) =>
+    book(stack, userId, { flightId, noOfSeats });
 
   test('a price changed after the flight was cached is what the booking charges (the price the seats were held at)', async () => {
     const flight = await createFlight(stack, 20, 450000);
-    await book(11, flight.id, 1).expect(201); // caches the flight at 450000
+    await bookOn(11, flight.id, 1).expect(201); // caches the flight at 450000
     await stack.flightsDb.query('UPDATE flights SET price = 470000 WHERE id = ?', {
       replacements: [flight.id],
     });
-    const res = await book(11, flight.id, 2).expect(201);
+    const res = await bookOn(11, flight.id, 2).expect(201);
     expect(res.body.totalCost).toBe(940000);
     const [row] = await bookingRows(stack, 'id = ?', [res.body.id]);
     expect(Number(row.total_cost)).toBe(940000);
@@ -103,11 +104,11 @@ describe('bookings with a warm flight cache (TTL 60 s)', () => {
 
   test('a seat given back is bookable at once although the cache last saw the flight full', async () => {
     const flight = await createFlight(stack, 1, 1000);
-    const first = await book(12, flight.id, 1).expect(201);
+    const first = await bookOn(12, flight.id, 1).expect(201);
     // Asking for more than the cached count makes the service look again: it sees the flight full (0 left).
-    expectProblem(await book(13, flight.id, 2), 409);
+    expectProblem(await bookOn(13, flight.id, 2), 409);
     await stack.http().post(`/api/v1/bookings/${first.body.id}/cancel`).set(user(12)).expect(200);
-    const again = await book(13, flight.id, 1).expect(201);
+    const again = await bookOn(13, flight.id, 1).expect(201);
     expect(again.body.status).toBe('INITIATED');
     expect(await seatLedger(stack, flight.id)).toEqual({ available: 0, total: 1, held: 1 });
   });

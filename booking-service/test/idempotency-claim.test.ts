@@ -1,7 +1,7 @@
 import express from 'express';
 import request from 'supertest';
 import { createLogger, errorHandler, requestId } from '@skyway/common';
-import { createTestDatabase, type TestDatabase } from '@skyway/common/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@skyway/common/testing';
 import { IdempotencyStore } from '../src/db/idempotency-store';
 import { initModels } from '../src/db/models';
 import { idempotency } from '../src/http/idempotency';
@@ -49,10 +49,7 @@ test('a claim committed behind a broken connection is undone, so a retry with th
   // The committed claim is there at first …
   expect(await keys.count({ where: { idemKey: 'k-1' } })).toBe(1);
   // … and is undone in the background (first retry after 250 ms), long before its 2-minute lock runs out.
-  const deadline = Date.now() + 5000;
-  while ((await keys.count({ where: { idemKey: 'k-1' } })) > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(async () => (await keys.count({ where: { idemKey: 'k-1' } })) === 0, 5000, 'claim undone');
   const retry = await pay();
   expect(retry.status).toBe(201);
   expect((await pay()).headers['idempotent-replayed']).toBe('true');

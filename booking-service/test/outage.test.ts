@@ -1,4 +1,5 @@
 import {
+  book,
   bookingRows,
   createFlight,
   eventually,
@@ -6,7 +7,6 @@ import {
   outboxRows,
   seatLedger,
   startStack,
-  user,
   type Stack,
 } from './support';
 
@@ -28,21 +28,12 @@ test('flight-service stopped: 503 fast, and no booking is left INITIATED', async
   await proxy.close();
   const before = await bookingRows(stack);
   const started = Date.now();
-  const res = await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(500))
-    .send({ flightId: flight.id, noOfSeats: 1 });
+  const res = await book(stack, 500, { flightId: flight.id, noOfSeats: 1 });
   expect(Date.now() - started).toBeLessThan(3000);
   expectProblem(res, 503);
   expect(await bookingRows(stack)).toEqual(before);
   await proxy.open();
-  await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(500))
-    .send({ flightId: flight.id, noOfSeats: 1 })
-    .expect(201);
+  await book(stack, 500, { flightId: flight.id, noOfSeats: 1 }).expect(201);
 });
 
 test('flight-service dies right after holding the seats: 503 fast, and once it is back the seats are released', async () => {
@@ -50,11 +41,7 @@ test('flight-service dies right after holding the seats: 503 fast, and once it i
   const proxy = stack.proxy!;
   proxy.cutNextHold = true;
   const started = Date.now();
-  const res = await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(501))
-    .send({ flightId: flight.id, noOfSeats: 3 });
+  const res = await book(stack, 501, { flightId: flight.id, noOfSeats: 3 });
   expect(Date.now() - started).toBeLessThan(3000);
   expectProblem(res, 503);
 

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { amqpName, bookingEventSchema, EVENTS_EXCHANGE, type BookingEvent } from '@skyway/common';
 import {
   AMQP_URL,
+  book,
   createFlight,
   DEAD_AMQP_URL,
   eventually,
@@ -55,12 +56,7 @@ test('RabbitMQ unreachable: the service starts and serves, the payment succeeds,
   expect(ready.body.checks.database).toBe('ok');
   expect(ready.body.checks.broker).toMatch(/^down/);
 
-  const b = await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(600))
-    .send({ flightId: flight.id, noOfSeats: 2 })
-    .expect(201);
+  const b = await book(stack, 600, { flightId: flight.id, noOfSeats: 2 }).expect(201);
   await stack
     .http()
     .post('/api/v1/payments')

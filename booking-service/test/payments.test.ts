@@ -10,11 +10,12 @@ import {
   type PaymentProvider,
 } from '../src/domain/payment-provider';
 import {
+  book,
   bookingRows,
   createFlight,
   expectProblem,
+  pay,
   startStack,
-  user,
   type Stack,
   type TestFlight,
 } from './support';
@@ -41,49 +42,43 @@ afterAll(async () => {
   await stack.stop();
 });
 
-const book = async (userId: number) =>
-  (
-    await stack
-      .http()
-      .post('/api/v1/bookings')
-      .set(user(userId))
-      .send({ flightId: flight.id, noOfSeats: 1 })
-      .expect(201)
-  ).body as { id: number; totalCost: number };
-const pay = (userId: number, key: string, body: object) =>
-  stack.http().post('/api/v1/payments').set(user(userId)).set('Idempotency-Key', key).send(body);
+const bookOne = async (userId: number) =>
+  (await book(stack, userId, { flightId: flight.id, noOfSeats: 1 }).expect(201)).body as {
+    id: number;
+    totalCost: number;
+  };
 
 test('a 5xx releases the key: the booking goes back to INITIATED and a retry with the same key is processed anew', async () => {
-  const b = await book(800);
+  const b = await bookOne(800);
   const body = { bookingId: b.id, amount: b.totalCost };
   provider.mode = 'fail';
-  expectProblem(await pay(800, 'retry-me', body), 502);
+  expectProblem(await pay(stack, 800, body, 'retry-me'), 502);
   expect((await bookingRows(stack, 'id = ?', [b.id]))[0].status).toBe('INITIATED');
   provider.mode = 'ok';
-  const retry = await pay(800, 'retry-me', body);
+  const retry = await pay(stack, 800, body, 'retry-me');
   expect(retry.status).toBe(201);
   expect(retry.headers['idempotent-replayed']).toBeUndefined();
   expect(provider.inner.charges.filter((c) => c.bookingId === b.id)).toHaveLength(1);
 });
 
 test('a declined payment is 402, stored and replayed; the booking can still be paid with a new key', async () => {
-  const b = await book(801);
+  const b = await bookOne(801);
   const body = { bookingId: b.id, amount: b.totalCost };
   provider.mode = 'decline';
-  const declined = await pay(801, 'declined', body);
+  const declined = await pay(stack, 801, body, 'declined');
   expectProblem(declined, 402);
   provider.mode = 'ok';
-  const replay = await pay(801, 'declined', body);
+  const replay = await pay(stack, 801, body, 'declined');
   expect(replay.status).toBe(402);
   expect(replay.headers['idempotent-replayed']).toBe('true');
   expect(replay.text).toBe(declined.text);
-  await pay(801, 'second-card', body).expect(201);
+  await pay(stack, 801, body, 'second-card').expect(201);
 });
 
 test('the purge job deletes expired idempotency keys and old published outbox rows, and keeps the rest', async () => {
-  const b = await book(802);
-  await pay(802, 'kept', { bookingId: b.id, amount: b.totalCost }).expect(201);
-  await pay(802, 'old', { bookingId: b.id, amount: 1 }).expect(409);
+  const b = await bookOne(802);
+  await pay(stack, 802, { bookingId: b.id, amount: b.totalCost }, 'kept').expect(201);
+  await pay(stack, 802, { bookingId: b.id, amount: 1 }, 'old').expect(409);
   await stack.bookingsDb.query(
     "UPDATE idempotency_keys SET expires_at = NOW(3) - INTERVAL 1 SECOND WHERE user_id = 802 AND idem_key = 'old'",
   );
@@ -108,13 +103,13 @@ test('the purge job deletes expired idempotency keys and old published outbox ro
   )) as [Array<{ type: string }>, unknown];
   expect(events.map((e) => e.type)).toEqual(['booking.confirmed']);
   // An expired key no longer replays: the request is processed again.
-  const fresh = await pay(802, 'old', { bookingId: b.id, amount: 1 });
+  const fresh = await pay(stack, 802, { bookingId: b.id, amount: 1 }, 'old');
   expect(fresh.status).toBe(409);
   expect(fresh.headers['idempotent-replayed']).toBeUndefined();
 });
 
 test('a key claimed by a request whose process died is taken over after its lock expires', async () => {
-  const b = await book(803);
+  const b = await bookOne(803);
   const models = initModels(stack.bookingsDb);
   const store = new IdempotencyStore(models.IdempotencyKey, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
   const body = { bookingId: b.id, amount: b.totalCost };
@@ -125,9 +120,9 @@ test('a key claimed by a request whose process died is taken over after its lock
     requestFingerprint('POST', '/api/v1/payments', body),
   );
   expect(claim.kind).toBe('claimed');
-  expectProblem(await pay(803, 'orphan', body), 409);
+  expectProblem(await pay(stack, 803, body, 'orphan'), 409);
   await stack.bookingsDb.query(
     "UPDATE idempotency_keys SET locked_until = NOW(3) - INTERVAL 1 SECOND WHERE user_id = 803 AND idem_key = 'orphan'",
   );
-  await pay(803, 'orphan', body).expect(201);
+  await pay(stack, 803, body, 'orphan').expect(201);
 });

@@ -323,6 +323,20 @@ export async function outboxRows(stack: Stack, bookingId?: number) {
 /** Polls until a condition holds (shared with every workspace's tests). */
 export { eventually } from '@skyway/common/testing';
 
+/** POST /api/v1/bookings as a customer, with an Idempotency-Key when one is given. */
+export const book = (stack: Stack, userId: number, body: object, key?: string) => {
+  const req = stack.http().post('/api/v1/bookings').set(user(userId));
+  if (key !== undefined) req.set('Idempotency-Key', key);
+  return req.send(body);
+};
+
+/** POST /api/v1/payments as a customer, with an Idempotency-Key when one is given. */
+export const pay = (stack: Stack, userId: number, body: object, key?: string) => {
+  const req = stack.http().post('/api/v1/payments').set(user(userId));
+  if (key !== undefined) req.set('Idempotency-Key', key);
+  return req.send(body);
+};
+
 export const expectProblem = (
   res: { status: number; headers: Record<string, string>; body: Record<string, unknown> },
   status: number,

@@ -7,6 +7,7 @@ import { initModels } from '../src/db/models';
 import { SeatReleaser } from '../src/domain/seat-release';
 import { Sweeper } from '../src/jobs/sweeper';
 import {
+  book,
   bookingRows,
   createFlight,
   eventually,
@@ -115,12 +116,7 @@ test('two sweepers running at once over 200 expired bookings split the work; eac
 
 test('a PENDING booking past expiresAt is left alone while its payment may still run, then expired', async () => {
   const flight = await createFlight(stack, 5);
-  const res = await stack
-    .http()
-    .post('/api/v1/bookings')
-    .set(user(400))
-    .send({ flightId: flight.id, noOfSeats: 2 })
-    .expect(201);
+  const res = await book(stack, 400, { flightId: flight.id, noOfSeats: 2 }).expect(201);
   const id = res.body.id as number;
   await stack.bookingsDb.query(
     "UPDATE bookings SET status = 'PENDING', expires_at = NOW(3) - INTERVAL 1 SECOND, updated_at = NOW(3) WHERE id = ?",

@@ -139,6 +139,12 @@ export function isRetryableTxError(err: unknown): boolean {
   return typeof errno === 'number' && RETRYABLE.has(errno);
 }
 
+/** A unique-key violation (1062), from Sequelize (wrapped) or from a raw connection (`withConnection`). */
+export function isDuplicateKeyError(err: unknown): boolean {
+  const e = err as { parent?: { errno?: number }; original?: { errno?: number }; errno?: number };
+  return (e?.parent?.errno ?? e?.original?.errno ?? e?.errno) === 1062;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

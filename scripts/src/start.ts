@@ -10,7 +10,7 @@ import { loadDotenv } from '@skyway/common';
  * a live heap of ~40 MB); a 128 MB old generation and a smaller young one keep every service under 200 MB, at no
  * throughput cost we could measure (README, Performance).
  */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=128'];
+const SERVICE_NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=128'];
 
 /**
  * `npm start`: the whole system on this machine. Each service creates its database if missing and migrates

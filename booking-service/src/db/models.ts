@@ -28,18 +28,6 @@ export class Booking extends Model<InferAttributes<Booking>, InferCreationAttrib
   declare updatedAt: CreationOptional<Date>;
 }
 
-export class Payment extends Model<InferAttributes<Payment>, InferCreationAttributes<Payment>> {
-  declare id: CreationOptional<number>;
-  declare bookingId: number;
-  declare userId: number;
-  declare amount: number;
-  declare status: 'SUCCEEDED';
-  declare providerRef: string;
-  declare idempotencyKey: string;
-  declare createdAt: CreationOptional<Date>;
-  declare updatedAt: CreationOptional<Date>;
-}
-
 export class IdempotencyKey extends Model<
   InferAttributes<IdempotencyKey>,
   InferCreationAttributes<IdempotencyKey>
@@ -71,7 +59,6 @@ export class OutboxEvent extends Model<InferAttributes<OutboxEvent>, InferCreati
 
 export interface Models {
   Booking: typeof Booking;
-  Payment: typeof Payment;
   IdempotencyKey: typeof IdempotencyKey;
   OutboxEvent: typeof OutboxEvent;
 }
@@ -93,7 +80,6 @@ export function initModels(sequelize: Sequelize): Models {
   const common = { sequelize, underscored: true, timestamps: true } as const;
   const models: Models = {
     Booking: class extends Booking {},
-    Payment: class extends Payment {},
     IdempotencyKey: class extends IdempotencyKey {},
     OutboxEvent: class extends OutboxEvent {},
   };
@@ -118,20 +104,6 @@ export function initModels(sequelize: Sequelize): Models {
       updatedAt: DataTypes.DATE(3),
     },
     { ...common, modelName: 'Booking', tableName: 'bookings' },
-  );
-  models.Payment.init(
-    {
-      id,
-      bookingId: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
-      userId: { type: DataTypes.BIGINT.UNSIGNED, allowNull: false, get: numberGetter('userId') },
-      amount: { type: DataTypes.BIGINT.UNSIGNED, allowNull: false, get: numberGetter('amount') },
-      status: { type: DataTypes.STRING(16), allowNull: false },
-      providerRef: { type: DataTypes.STRING(128), allowNull: false },
-      idempotencyKey: { type: DataTypes.STRING(255), allowNull: false },
-      createdAt: DataTypes.DATE(3),
-      updatedAt: DataTypes.DATE(3),
-    },
-    { ...common, modelName: 'Payment', tableName: 'payments' },
   );
   models.IdempotencyKey.init(
     {

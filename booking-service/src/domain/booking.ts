@@ -71,17 +71,6 @@ export const totalCostOf = (price: number, noOfSeats: number) => price * noOfSea
 
 export const expiresAtFrom = (now: Date, ttlSeconds: number) => new Date(now.getTime() + ttlSeconds * 1000);
 
-/** Why a new booking on this flight can be refused before anything is written (flight-service has the last word). */
-export function earlyRefusal(
-  flight: { departureTime: Date; availableSeats: number },
-  noOfSeats: number,
-  now: Date,
-): 'departed' | 'not-enough-seats' | undefined {
-  if (flight.departureTime.getTime() <= now.getTime()) return 'departed';
-  if (flight.availableSeats < noOfSeats) return 'not-enough-seats';
-  return undefined;
-}
-
 /** Why a payment for this booking cannot start now, or undefined when it may. */
 export type PaymentRefusal = 'already-booked' | 'in-progress' | 'cancelled' | 'expired' | 'wrong-amount';
 

@@ -4,6 +4,7 @@ import {
   HttpProblem,
   inTransaction,
   notFound,
+  reservationRefusal,
   serviceUnavailable,
   type Identity,
   type Logger,
@@ -17,7 +18,6 @@ import {
   buildEvent,
   cancelRefusal,
   canSee,
-  earlyRefusal,
   expiresAtFrom,
   RESERVATION_FAILED,
   toBookingView,
@@ -72,7 +72,7 @@ export class BookingService {
     let lookup: CachedLookup;
     try {
       lookup = await this.deps.flightCache.get(flightId);
-      if (lookup.cached && earlyRefusal(lookup.flight!, noOfSeats, now)) {
+      if (lookup.cached && reservationRefusal(lookup.flight!, noOfSeats, now)) {
         lookup = await this.deps.flightCache.get(flightId, { fresh: true });
       }
     } catch (err) {
@@ -83,7 +83,7 @@ export class BookingService {
     const flight = lookup.flight;
     if (!flight) throw notFound(`Flight ${flightId} does not exist`);
     // Cheap early answers from a fresh look; flight-service's PUT stays the authority on seats.
-    const refusal = earlyRefusal(flight, noOfSeats, now);
+    const refusal = reservationRefusal(flight, noOfSeats, now);
     if (refusal === 'departed') {
       throw new HttpProblem(
         409,

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { inTransaction, type Logger } from '@skyway/common';
+import { inTransaction, sqlTime, type Logger } from '@skyway/common';
 import type { Models } from '../db/models';
 import { recordEvent } from '../events/outbox';
 import type { SeatReleaser } from '../domain/seat-release';
@@ -15,12 +15,6 @@ export interface SweeperDeps {
   onEvents: () => void;
   now?: () => Date;
 }
-
-/**
- * A Date as a DATETIME(3) literal in UTC (the session time zone). Sequelize formats a Date replacement
- * without its milliseconds, which made `expires_at <= :now` miss a booking due up to a second ago.
- */
-const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 export interface SweepResult {
   /** Bookings this sweeper expired (no other sweeper expired them). */

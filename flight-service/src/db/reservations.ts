@@ -1,5 +1,12 @@
 import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
-import { HttpProblem, inTransaction, notFound, retryTransaction, withConnection } from '@skyway/common';
+import {
+  HttpProblem,
+  inTransaction,
+  isDuplicateKeyError,
+  notFound,
+  retryTransaction,
+  withConnection,
+} from '@skyway/common';
 import { reservationRefusal } from '../domain/rules';
 
 export interface Reservation {
@@ -107,10 +114,6 @@ async function existingOutcome(
   return { created: false, reservation: { ...existing, flight: heldFlight(flight) } };
 }
 
-const isDuplicateKey = (err: unknown) =>
-  (err as { name?: string }).name === 'SequelizeUniqueConstraintError' ||
-  (err as { errno?: number }).errno === 1062;
-
 /**
  * Holds `seats` seats on a flight for a booking, idempotently, in two round trips, and answers with the
  * flight's details as they stood under the lock (the price a booking charges is the price its seats were
@@ -159,7 +162,7 @@ export async function reserveSeats(
       }),
     );
   } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
+    if (!isDuplicateKeyError(err)) throw err;
     // This booking already has a reservation row (a repeat, or an identical request that committed first).
     const existing = await findReservation(sequelize, bookingId);
     if (!existing) throw err;
@@ -217,7 +220,7 @@ export async function releaseSeats(
     return await release();
   } catch (err) {
     // A concurrent request for the same booking inserted its row first; now it exists and is lockable.
-    if (isDuplicateKey(err)) return release();
+    if (isDuplicateKeyError(err)) return release();
     throw err;
   }
 }

@@ -26,15 +26,5 @@ export function flightRuleErrors(f: FlightShape, airplaneCapacity: number): Fiel
   return errors;
 }
 
-export type ReservationRefusal = 'departed' | 'not-enough-seats';
-
-/** Whether `seats` can be held on a flight right now; checked while its row is locked. */
-export function reservationRefusal(
-  flight: { availableSeats: number; departureTime: Date },
-  seats: number,
-  now: Date,
-): ReservationRefusal | undefined {
-  if (flight.departureTime.getTime() <= now.getTime()) return 'departed';
-  if (flight.availableSeats < seats) return 'not-enough-seats';
-  return undefined;
-}
+/** Checked while the flight's row is locked; the same rule booking-service applies early (common). */
+export { reservationRefusal, type ReservationRefusal } from '@skyway/common';

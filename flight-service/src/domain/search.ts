@@ -1,3 +1,5 @@
+import { sqlTime } from '@skyway/common';
+
 /** Turns the search parameters of `GET /api/v1/flights` into a parameterised SQL query. Pure: no I/O. */
 
 export const SORT_FIELDS = ['price', 'departureTime', 'arrivalTime'] as const;
@@ -67,8 +69,6 @@ export function parseDay(day: string): Date | undefined {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-const sqlUtc = (d: Date): string => d.toISOString().slice(0, 23).replace('T', ' ');
-
 export function buildSearchQuery(s: FlightSearch): SqlQuery {
   const conditions: string[] = [];
   const params: Array<string | number> = [];
@@ -98,7 +98,7 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
       // A half-open range keeps the departureTime index usable (no function on the column). UTC DATETIME
       // literals, so the bound does not depend on how a driver would format a Date.
       conditions.push('departureTime >= ? AND departureTime < ?');
-      params.push(sqlUtc(start), sqlUtc(new Date(start.getTime() + DAY_MS)));
+      params.push(sqlTime(start), sqlTime(new Date(start.getTime() + DAY_MS)));
     }
   }
   const sort = s.sort.length ? s.sort : [{ field: 'departureTime', direction: 'ASC' } as SortKey];

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { inTransaction, type BookingEvent } from '@skyway/common';
+import { inTransaction, sqlTime, type BookingEvent } from '@skyway/common';
 import { applyEvent, emailKindFor, isDueReminder, type BookingRecord } from '../domain/bookings';
 import type { ComposedEmail, NotificationKind } from '../domain/emails';
 
@@ -41,8 +41,7 @@ const plus = (t: Date, ms: number) => new Date(t.getTime() + ms);
  * Sequelize formats a Date replacement without milliseconds; DATETIME(3) columns need them (a departure time
  * must read back exactly as the event gave it). The session time zone is UTC (createSequelize).
  */
-const sqlValues = (values: unknown[]) =>
-  values.map((v) => (v instanceof Date ? v.toISOString().replace('T', ' ').replace('Z', '') : v));
+const sqlValues = (values: unknown[]) => values.map((v) => (v instanceof Date ? sqlTime(v) : v));
 
 async function selectOne<T extends object>(
   sequelize: Sequelize,
