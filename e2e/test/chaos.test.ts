@@ -114,6 +114,14 @@ test('kill -9 each service in turn under load: afterwards every invariant holds'
     ].join('\n'),
   );
   expect(violations).toEqual([]);
-  for (const s of VICTIMS) expect(stack.pid(s)).toBeDefined();
+  // Every killed service was brought back and serves again.
+  const urls: Record<string, string> = {
+    'api-gateway': stack.gateway,
+    'flight-service': stack.flight,
+    'booking-service': stack.booking,
+    'notification-service': stack.notification,
+  };
+  for (const s of VICTIMS)
+    expect({ s, ready: (await fetch(`${urls[s]}/ready`)).status }).toEqual({ s, ready: 200 });
   expect(report.counts.booked).toBeGreaterThan(0);
 }, 300_000);

@@ -101,6 +101,7 @@ describe('docker-compose.yml', () => {
     const text = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
     const used = new Set([...text.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]));
     const documented = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+    expect(used).toContain('JWT_SECRET');
     for (const name of used) expect([name, documented.includes(`${name}=`)]).toEqual([name, true]);
   });
 });

@@ -118,9 +118,11 @@ describe('a customer’s journey through the gateway', () => {
       30_000,
       'cancellation email',
     );
-    // Still exactly one confirmation: redeliveries and replays sent nothing twice.
+    // Still exactly one confirmation and one cancellation: redeliveries and replays sent nothing twice.
     await new Promise((r) => setTimeout(r, 1000));
     expect(stack.smtp.messages.filter((m) => m.to.includes(user.email))).toHaveLength(2);
+    expect(stack.smtp.about(booked.body.id, 'confirmation')).toHaveLength(1);
+    expect(stack.smtp.about(booked.body.id, 'cancellation')).toHaveLength(1);
   });
 
   test('an unpaid booking expires through the sweeper: seats come back once, no email', async () => {

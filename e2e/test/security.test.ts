@@ -624,8 +624,7 @@ describe('bodies over the 100 kB limit', () => {
         headers: [...headers, ['Idempotency-Key', `at-limit-${p}`]],
         body: jsonOf(LIMIT),
       });
-      expect({ p, atLimit: atLimit.status }).toEqual({ p, atLimit: expect.any(Number) });
-      expect(atLimit.status).not.toBe(413);
+      expect({ p, atLimitIs413: atLimit.status === 413 }).toEqual({ p, atLimitIs413: false });
       expect(contractViolation(atLimit)).toBeUndefined();
     }
   });

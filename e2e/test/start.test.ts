@@ -92,7 +92,13 @@ test('npm start runs the four services with demo data; one exiting leaves the ot
       'exit reported',
     );
     expect((await call(gateway, 'GET', '/api/v1/flights?limit=1')).status).toBe(200);
-    expect((await call(gateway, 'GET', '/api/v1/health')).status).toBe(503);
+    const health = await call(gateway, 'GET', '/api/v1/health');
+    expect(health.status).toBe(503);
+    expect(health.body.services).toMatchObject({
+      'notification-service': { status: 'down' },
+      'flight-service': { status: 'ok' },
+      'booking-service': { status: 'ok' },
+    });
 
     proc.kill('SIGTERM');
     expect(await exited(proc)).toBe(0);
