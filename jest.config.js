@@ -24,6 +24,8 @@ const names = [
 ].filter((n) => fs.existsSync(path.join(__dirname, n, 'test')));
 module.exports = {
   projects: names.map(project),
+  // Two test files at a time (2 cores). Both share one MariaDB (stock max_connections 151): every pool a test
+  // opens is sized by TEST_DB_POOL_MAX (common/src/testing.ts), so a run peaks well under 100 (.ci/run prints it).
   maxWorkers: 2,
   testTimeout: 60000,
 };

@@ -51,6 +51,7 @@ function replicaSweeper(batchSize: number): Sweeper {
     batchSize,
     paymentTimeoutSeconds: 30,
     releaseRetrySeconds: 30,
+    staleHoldMs: 60_000,
     onEvents: () => undefined,
   });
 }

@@ -91,14 +91,15 @@ export type BaseEnv = z.infer<z.ZodObject<typeof baseEnvShape>>;
 
 /**
  * Parses the environment with `schema`. Throws ConfigError with one line naming the first bad variable.
- * In production, variables listed in `devSecrets` must not keep their development default.
+ * Derived defaults (`envServiceUrl`) are read from the same environment first. In production, variables listed in
+ * `devSecrets` must not keep their development default.
  */
 export function parseConfig<S extends z.ZodType<Record<string, unknown>>>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
   devSecrets: Record<string, string> = { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN },
 ): z.infer<S> {
-  const result = schema.safeParse(env);
+  const result = schema.safeParse(withDerivedDefaults(schema, env));
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = issue.path.map(String).join('.') || '(environment)';
@@ -164,3 +165,65 @@ export const localUrl = (port: number) => `http://127.0.0.1:${port}`;
 
 /** The four default ports, from the contract. */
 export const DEFAULT_PORTS = { gateway: 3000, flight: 3001, booking: 3002, notification: 3003 } as const;
+
+export type ProcessName = keyof typeof DEFAULT_PORTS;
+
+/** The variable each process takes its port from. */
+export const PORT_VARIABLES: Record<ProcessName, string> = {
+  gateway: 'GATEWAY_PORT',
+  flight: 'FLIGHT_SERVICE_PORT',
+  booking: 'BOOKING_SERVICE_PORT',
+  notification: 'NOTIFICATION_SERVICE_PORT',
+};
+
+/** A process's port variable (`0`: any free port), its contract port by default. */
+export const envPort = (service: ProcessName) => envInt(DEFAULT_PORTS[service], 0, 65535);
+
+/** The port `service` is configured to listen on in `env`, parsed exactly as that process parses it. */
+export function configuredPort(service: ProcessName, env: NodeJS.ProcessEnv = process.env): number {
+  const name = PORT_VARIABLES[service];
+  const parsed = envPort(service).safeParse(env[name]);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `Invalid configuration: ${name} ${parsed.error.issues[0].message} (got "${String(env[name]).slice(0, 40)}")`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Variables whose default follows another variable of the same environment: schema → the port it follows. */
+const derivedUrls = new WeakMap<z.ZodType, ProcessName>();
+
+/**
+ * Where callers reach a service: a comma-separated list of base URLs (replicas), by default
+ * `http://127.0.0.1:<that service's configured port>` — its `*_PORT` read from the same environment, so moving
+ * only `FLIGHT_SERVICE_PORT` moves the flight service and every caller's default URL for it (contract v1.1).
+ * `parseConfig` fills the default in; the static one here only serves a schema parsed on its own.
+ */
+export function envServiceUrl(service: ProcessName) {
+  const schema = envUrlList(localUrl(DEFAULT_PORTS[service]));
+  derivedUrls.set(schema, service);
+  return schema;
+}
+
+/**
+ * `env` with every derived default filled in where the variable is unset or empty (a service URL from the port
+ * it follows). A port of `0` (any free port) cannot be a default URL: then the URL must be set.
+ */
+export function withDerivedDefaults(schema: z.ZodType, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!(schema instanceof z.ZodObject)) return env;
+  let out = env;
+  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+    const service = derivedUrls.get(field);
+    if (service === undefined || (env[key] !== undefined && env[key] !== '')) continue;
+    const port = configuredPort(service, env);
+    if (port === 0) {
+      throw new ConfigError(
+        `Invalid configuration: ${key} must be set when ${PORT_VARIABLES[service]} is 0 (a port chosen at start ` +
+          'cannot be its default)',
+      );
+    }
+    out = { ...out, [key]: localUrl(port) };
+  }
+  return out;
+}

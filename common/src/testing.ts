@@ -14,6 +14,17 @@ export function testDbServer(env: NodeJS.ProcessEnv = process.env): DbServer {
   };
 }
 
+/**
+ * `DB_POOL_MAX` for every service a test starts (in process or as a real process). All tests share one MariaDB
+ * with its stock `max_connections` (151), two jest workers run at once, and another run may share the server: the
+ * whole `npm test` must stay well under 100 connections (`.ci/run` prints the peak). A service under test load
+ * needs only a few connections; requests beyond the pool wait for one (the pool's acquire timeout is 5 s).
+ */
+export const TEST_DB_POOL_MAX = 5;
+
+/** Pool size of the direct connections a test opens to read or change a service's tables. */
+export const TEST_READ_POOL_MAX = 2;
+
 /** A prefix unique to one test file, so parallel test files never share a database. */
 export function uniquePrefix(tag = 't'): string {
   return `${tag}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}_`;
@@ -29,7 +40,7 @@ export interface TestDatabase {
 export async function createTestDatabase(
   baseName: string,
   migrationsDir: string,
-  poolMax = 30,
+  poolMax = TEST_DB_POOL_MAX,
 ): Promise<TestDatabase> {
   const server = testDbServer();
   const name = `${uniquePrefix()}${baseName}`;

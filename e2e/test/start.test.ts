@@ -1,46 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
-import mysql from 'mysql2/promise';
-import { testDbServer, uniquePrefix } from '@skyway/common/testing';
-import { call, deleteAmqpNames, eventually } from './support/stack';
+import { uniquePrefix } from '@skyway/common/testing';
+import { call, eventually } from './support/stack';
+import {
+  cleanUpStart,
+  exited,
+  freePort,
+  listening,
+  runStart as run,
+  START_DB_POOL_MAX,
+  servicePid,
+} from './support/npm-start';
 
-/** `npm start` as a newcomer runs it (the built script), on free ports with its own databases. */
-const START = path.resolve(__dirname, '..', '..', 'scripts', 'dist', 'start.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-
-function run(env: Record<string, string>): { proc: ChildProcess; output: string[] } {
-  const output: string[] = [];
-  const proc = spawn(process.execPath, [START], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [proc.stdout, proc.stderr]) {
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => output.push(...chunk.split('\n').filter(Boolean)));
-  }
-  return { proc, output };
-}
-
-const exited = (proc: ChildProcess) =>
-  proc.exitCode !== null
-    ? Promise.resolve(proc.exitCode)
-    : new Promise<number | null>((r) => proc.once('exit', r));
+// `npm start` as a newcomer runs it (the built script), on free ports with its own databases.
+// (Moving only the ports: ports.test.ts.)
 
 test('with MySQL unreachable it fails fast with one line naming DB_HOST/DB_PORT', async () => {
   const { proc, output } = run({ DB_HOST: '127.0.0.1', DB_PORT: String(await freePort()) });
@@ -60,6 +31,7 @@ test('npm start runs the four services with demo data; one exiting leaves the ot
   const env = {
     NODE_ENV: 'development',
     DB_NAME_PREFIX: prefix,
+    DB_POOL_MAX: START_DB_POOL_MAX,
     AMQP_NAME_PREFIX: prefix,
     GATEWAY_PORT: String(ports.gateway),
     FLIGHT_SERVICE_PORT: String(ports.flight),
@@ -84,8 +56,7 @@ test('npm start runs the four services with demo data; one exiting leaves the ot
     }
 
     // One service dies: the runner says so, the others keep serving.
-    const pidLine = output.find((l) => l.includes('[notify]') && /started \(pid \d+\)/.test(l));
-    process.kill(Number(/pid (\d+)/.exec(pidLine ?? '')?.[1]), 'SIGKILL');
+    process.kill(servicePid(output, 'notify'), 'SIGKILL');
     await eventually(
       () => output.some((l) => l.includes('[notify]') && l.includes('exited')),
       10_000,
@@ -104,18 +75,6 @@ test('npm start runs the four services with demo data; one exiting leaves the ot
     expect(await exited(proc)).toBe(0);
     for (const port of Object.values(ports)) expect(await listening(port)).toBe(false);
   } finally {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-    const db = await mysql.createConnection({
-      host: testDbServer().DB_HOST,
-      port: testDbServer().DB_PORT,
-      user: testDbServer().DB_USER,
-      password: testDbServer().DB_PASSWORD,
-    });
-    const [rows] = (await db.query('SHOW DATABASES LIKE ?', [`${prefix}%`])) as unknown as [
-      Array<Record<string, string>>,
-    ];
-    for (const row of rows) await db.query(`DROP DATABASE \`${Object.values(row)[0]}\``);
-    await db.end();
-    await deleteAmqpNames({ ...(process.env as Record<string, string>), ...env });
+    await cleanUpStart(proc, prefix, env);
   }
 }, 120_000);

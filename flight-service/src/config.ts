@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import {
   baseEnvShape,
-  DEFAULT_PORTS,
   envBool,
   envInt,
+  envPort,
   parseServiceConfig,
   type ServiceConfig,
 } from '@skyway/common';
 
 const schema = z.object({
   ...baseEnvShape,
-  FLIGHT_SERVICE_PORT: envInt(DEFAULT_PORTS.flight, 0, 65535),
+  FLIGHT_SERVICE_PORT: envPort('flight'),
   MIGRATE_ON_START: envBool(true),
   /** Load the demo catalog when the flights table is empty (npm start turns this on). */
   SEED_DEMO_DATA: envBool(false),

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { Sequelize } from 'sequelize';
 import { createSequelize, dropDatabase, type RunningService } from '@skyway/common';
-import { testDbServer, uniquePrefix } from '@skyway/common/testing';
+import { TEST_DB_POOL_MAX, TEST_READ_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
 import { startFlightService } from '../src/main';
 
 export const INTERNAL_TOKEN = 'test-internal-token';
@@ -26,10 +26,10 @@ export async function startHarness(extraEnv: NodeJS.ProcessEnv = {}): Promise<Fl
     DB_NAME_PREFIX: prefix,
     FLIGHT_SERVICE_PORT: '0',
     INTERNAL_TOKEN,
-    DB_POOL_MAX: '30',
+    DB_POOL_MAX: String(TEST_DB_POOL_MAX),
     ...extraEnv,
   });
-  const db = createSequelize(testDbServer(), `${prefix}flights`);
+  const db = createSequelize(testDbServer(), `${prefix}flights`, { poolMax: TEST_READ_POOL_MAX });
   return {
     service,
     db,

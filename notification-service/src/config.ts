@@ -2,9 +2,9 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import {
   baseEnvShape,
-  DEFAULT_PORTS,
   envBool,
   envInt,
+  envPort,
   envString,
   parseServiceConfig,
   type ServiceConfig,
@@ -23,7 +23,7 @@ const envCron = (def: string) =>
 
 const schema = z.object({
   ...baseEnvShape,
-  NOTIFICATION_SERVICE_PORT: envInt(DEFAULT_PORTS.notification, 0, 65535),
+  NOTIFICATION_SERVICE_PORT: envPort('notification'),
   MIGRATE_ON_START: envBool(true),
   DB_POOL_MAX: envInt(10, 2, 500),
   AMQP_URL: z.preprocess(

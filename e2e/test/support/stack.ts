@@ -5,7 +5,7 @@ import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { loadConfig as notificationConfig } from '../../../notification-service/src/config';
 import { amqpNamesFor } from '../../../notification-service/src/main';
-import { testDbServer, uniquePrefix } from '@skyway/common/testing';
+import { TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
 import { SmtpSink } from '../../../notification-service/test/helpers/smtp-sink';
 
 /**
@@ -48,7 +48,8 @@ export interface StackOptions {
 
 export type ServiceName = 'flight-service' | 'booking-service' | 'notification-service' | 'api-gateway';
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on right now (the OS's pick). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -92,6 +93,8 @@ export async function startStack(
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     DB_NAME_PREFIX: prefix,
+    // Each service's pool stays small: a stack is 4 pools + 1 connection, and two stacks may run at once.
+    DB_POOL_MAX: String(TEST_DB_POOL_MAX),
     AMQP_NAME_PREFIX: prefix,
     INTERNAL_TOKEN,
     JWT_SECRET,
@@ -109,6 +112,9 @@ export async function startStack(
     RATE_LIMIT_MAX: '100000',
     BCRYPT_ROUNDS: '10',
     SIGNIN_RATE_LIMIT_MAX: '100000',
+    // The race tests sign 100 customers up at once from this one address.
+    SIGNUP_RATE_LIMIT_MAX: '100000',
+    SIGNUP_QUEUE_MAX: '1000',
     BOOKING_TTL_SECONDS: '20',
     SWEEPER_CRON: '* * * * * *',
     OUTBOX_RELAY_INTERVAL_MS: '100',

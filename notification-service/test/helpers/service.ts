@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { Sequelize } from 'sequelize';
 import { QueryTypes } from 'sequelize';
 import { createSequelize, DEV_INTERNAL_TOKEN, dropDatabase } from '@skyway/common';
-import { testDbServer, uniquePrefix } from '@skyway/common/testing';
+import { TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
 import { startNotificationService, type NotificationService } from '../../src/main';
 import type { NotificationRow } from '../../src/db/repository';
 import { AMQP_URL, TestBroker } from './amqp';
@@ -20,6 +20,7 @@ export class TestWorld {
       NODE_ENV: 'test',
       NOTIFICATION_SERVICE_PORT: '0',
       DB_NAME_PREFIX: this.dbPrefix,
+      DB_POOL_MAX: String(TEST_DB_POOL_MAX),
       AMQP_URL,
       AMQP_NAME_PREFIX: this.amqpPrefix,
       // Fast back-off, and crons that never fire on their own during a test (jobs are run explicitly).
