@@ -167,3 +167,35 @@ describe('flight rules', () => {
     expect(reservationRefusal({ availableSeats: 9, departureTime: now }, 1, now)).toBe('departed');
   });
 });
+
+describe('tripDate bounds (outside review: the day after 9999-12-31 became the literal "+010000-01-01 00:00:00.")', () => {
+  const DATETIME_LITERAL = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/;
+  test.each([
+    '0000-01-01',
+    '1969-12-31',
+    '1970-01-01',
+    '2028-02-29',
+    '2026-12-31',
+    '9999-12-30',
+    '9999-12-31',
+  ])('%s becomes valid DATETIME literals covering exactly that UTC day', (tripDate) => {
+    const q = buildSearchQuery({ tripDate, sort: [], page: 1, limit: 20 });
+    for (const p of q.params) expect(p).toMatch(DATETIME_LITERAL);
+    expect(q.params[0]).toBe(`${tripDate} 00:00:00.000`);
+    if (tripDate === '9999-12-31') {
+      // Nothing a DATETIME holds lies past this day: the range is open-ended, not bounded by year 10000.
+      expect(q.where).toBe('departureTime >= ?');
+      expect(q.params).toHaveLength(1);
+    } else {
+      expect(q.where).toBe('departureTime >= ? AND departureTime < ?');
+      const next = new Date(Date.parse(`${tripDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      expect(q.params[1]).toBe(`${next} 00:00:00.000`);
+    }
+  });
+
+  test('a tripDate that is no calendar day is refused, never turned into some other range', () => {
+    expect(() => buildSearchQuery({ tripDate: '2026-02-30', sort: [], page: 1, limit: 20 })).toThrow(
+      RangeError,
+    );
+  });
+});

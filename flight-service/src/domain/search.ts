@@ -68,6 +68,24 @@ export function parseDay(day: string): Date | undefined {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The last year a DATETIME holds (its range ends at 9999-12-31 23:59:59.999999). */
+const LAST_DATETIME_YEAR = 9999;
+
+/**
+ * The half-open range `[from, before)` of DATETIME(3) literals (UTC) covering one UTC day. On the last day a
+ * DATETIME holds there is no next day to bound it by (`sqlTime` of year 10000 is `+010000-01-01 00:00:00.`, which
+ * MariaDB reads as garbage, so that day matched nothing): nothing stored lies past that day, so `before` is left
+ * out. Throws on anything that is not a calendar day, rather than silently searching some other range.
+ */
+export function dayRange(day: string): { from: string; before?: string } {
+  const start = parseDay(day);
+  if (!start) throw new RangeError(`not a calendar day: ${day}`);
+  const next = new Date(start.getTime() + DAY_MS);
+  return {
+    from: sqlTime(start),
+    before: next.getUTCFullYear() > LAST_DATETIME_YEAR ? undefined : sqlTime(next),
+  };
+}
 
 export function buildSearchQuery(s: FlightSearch): SqlQuery {
   const conditions: string[] = [];
@@ -92,13 +110,15 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
     conditions.push('availableSeats >= ?');
     params.push(s.travellers);
   }
-  if (s.tripDate) {
-    const start = parseDay(s.tripDate);
-    if (start) {
-      // A half-open range keeps the departureTime index usable (no function on the column). UTC DATETIME
-      // literals, so the bound does not depend on how a driver would format a Date.
-      conditions.push('departureTime >= ? AND departureTime < ?');
-      params.push(sqlTime(start), sqlTime(new Date(start.getTime() + DAY_MS)));
+  if (s.tripDate !== undefined) {
+    // A half-open range keeps the departureTime index usable (no function on the column). UTC DATETIME
+    // literals, so the bound does not depend on how a driver would format a Date.
+    const day = dayRange(s.tripDate);
+    conditions.push('departureTime >= ?');
+    params.push(day.from);
+    if (day.before !== undefined) {
+      conditions.push('departureTime < ?');
+      params.push(day.before);
     }
   }
   const sort = s.sort.length ? s.sort : [{ field: 'departureTime', direction: 'ASC' } as SortKey];

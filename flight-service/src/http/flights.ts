@@ -26,6 +26,7 @@ import {
   type FlightSearch,
 } from '../domain/search';
 import { flightRuleErrors } from '../domain/rules';
+import { refusingDanglingReferences } from './foreign-keys';
 import { flightCreate, flightPatch, flightSearchQuery, idParam } from './schemas';
 
 /** Validates the search query string into a FlightSearch; every bad parameter is named in one 400. */
@@ -123,8 +124,13 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
     const totalSeats = body.totalSeats ?? capacity;
     const errors = flightRuleErrors({ ...body, totalSeats }, capacity);
     if (errors.length) throw badRequest('The flight breaks a rule', errors);
-    const created = await Flight.create({ ...body, totalSeats, availableSeats: totalSeats });
-    res.status(201).json(await Flight.findByPk(created.id));
+    // The airplane or an airport checked above may be deleted before the INSERT: its foreign key refuses it (409).
+    const values = { ...body, totalSeats, availableSeats: totalSeats };
+    const created = await refusingDanglingReferences({ noun: 'Flight', values }, () => Flight.create(values));
+    res
+      .status(201)
+      .location(`/api/v1/flights/${created.id}`)
+      .json(await Flight.findByPk(created.id));
   });
 
   router.get('/api/v1/flights', async (req, res) => {
@@ -176,7 +182,10 @@ export function flightRoutes(sequelize: Sequelize, models: Models): Router {
       const held = flight.totalSeats - flight.availableSeats;
       if (next.totalSeats < held)
         throw conflict(`${held} seats are already held; totalSeats cannot go below that`);
-      await flight.update({ ...changes, availableSeats: next.totalSeats - held }, { transaction });
+      const values = { ...next, availableSeats: next.totalSeats - held };
+      await refusingDanglingReferences({ noun: 'Flight', id, values }, () =>
+        flight.update({ ...changes, availableSeats: values.availableSeats }, { transaction }),
+      );
     });
     res.json(await Flight.findByPk(id));
   });

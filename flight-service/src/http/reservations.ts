@@ -13,7 +13,10 @@ export function reservationRoutes(sequelize: Sequelize): Router {
     const { id, bookingId } = validate(reservationParams, req.params, 'path');
     const { seats } = validate(reservationBody, req.body, 'body');
     const outcome = await reserveSeats(sequelize, id, bookingId, seats);
-    res.status(outcome.created ? 201 : 200).json(outcome.reservation);
+    // A new reservation lives at the URL it was PUT to (RFC 9110 allows leaving Location out then; it is sent
+    // so that every 201 of this service says where its resource is).
+    if (outcome.created) res.status(201).location(`/internal/v1/flights/${id}/reservations/${bookingId}`);
+    res.json(outcome.reservation);
   });
 
   router.delete(path, async (req, res) => {
