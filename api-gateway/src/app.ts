@@ -16,7 +16,7 @@ import { TokenService } from './domain/tokens';
 import type { UserDirectory } from './domain/users';
 import { authRoutes } from './http/auth';
 import { serviceHealthRoute } from './http/health';
-import { catalogAccess, readCaller, requireUser } from './http/identity';
+import { catalogAccess, confirmAdminClaim, readCaller, requireUser } from './http/identity';
 import { limitProxiedBody, proxyTo, stripForgeableHeaders } from './http/proxy';
 import { clientKey, createLimiter, ipKey, type RedisCommander } from './http/rate-limit';
 
@@ -39,6 +39,7 @@ export type GatewayAppConfig = Pick<
   | 'RATE_LIMIT_MAX'
   | 'RATE_LIMIT_WINDOW_MS'
   | 'SIGNIN_RATE_LIMIT_MAX'
+  | 'SIGNUP_RATE_LIMIT_MAX'
   | 'REDIS_KEY_PREFIX'
   | 'UPSTREAM_TIMEOUT_MS'
   | 'FLIGHT_SERVICE_URL'
@@ -46,6 +47,7 @@ export type GatewayAppConfig = Pick<
   | 'NOTIFICATION_SERVICE_URL'
   | 'CORS_ORIGINS'
   | 'TRUST_PROXY'
+  | 'BEHIND_TLS'
 >;
 
 export interface GatewayAppDeps {
@@ -83,7 +85,8 @@ export function buildApp({ config, logger, sequelize, users, redis }: GatewayApp
   app.set('trust proxy', config.TRUST_PROXY);
   app.use(requestId);
   app.use(stripForgeableHeaders);
-  app.use(helmet());
+  // HSTS only when clients reach the gateway over TLS (RFC 6797 §7.2: never over plain HTTP).
+  app.use(helmet({ strictTransportSecurity: config.BEHIND_TLS }));
   app.use(
     cors({
       origin: config.CORS_ORIGINS,
@@ -126,11 +129,21 @@ export function buildApp({ config, logger, sequelize, users, redis }: GatewayApp
     limit: config.SIGNIN_RATE_LIMIT_MAX,
     keyOf: ipKey,
   });
-  app.use(authRoutes({ users, tokens, signinLimiter }));
+  const signupLimiter = createLimiter({
+    ...limiterBase,
+    name: 'signup',
+    limit: config.SIGNUP_RATE_LIMIT_MAX,
+    keyOf: ipKey,
+  });
+  app.use(authRoutes({ users, tokens, signinLimiter, signupLimiter }));
+
+  // A token that claims admin is checked against the stored role before the guards and X-User-Role use it.
+  const currentRole = confirmAdminClaim(users);
 
   app.use(
     forPaths(
       CATALOG_PATH,
+      currentRole,
       catalogAccess,
       limitProxiedBody,
       proxyTo({ ...upstream, name: 'flight-service', targets: config.FLIGHT_SERVICE_URL }),
@@ -140,6 +153,7 @@ export function buildApp({ config, logger, sequelize, users, redis }: GatewayApp
     forPaths(
       BOOKING_PATH,
       requireUser,
+      currentRole,
       limitProxiedBody,
       proxyTo({ ...upstream, name: 'booking-service', targets: config.BOOKING_SERVICE_URL }),
     ),

@@ -2,13 +2,12 @@ import net from 'node:net';
 import { z } from 'zod';
 import {
   baseEnvShape,
-  DEFAULT_PORTS,
   DEV_INTERNAL_TOKEN,
   envBool,
   envInt,
+  envPort,
+  envServiceUrl,
   envString,
-  envUrlList,
-  localUrl,
   parseServiceConfig,
   type ServiceConfig,
 } from '@skyway/common';
@@ -118,7 +117,7 @@ const envRedisUrl = z.preprocess(
 
 const schema = z.object({
   ...baseEnvShape,
-  GATEWAY_PORT: envInt(DEFAULT_PORTS.gateway, 0, 65535),
+  GATEWAY_PORT: envPort('gateway'),
   MIGRATE_ON_START: envBool(true),
   DB_POOL_MAX: envInt(10, 2, 500),
   JWT_SECRET: envString(DEV_JWT_SECRET).pipe(z.string().min(32, 'must be at least 32 characters')),
@@ -131,18 +130,24 @@ const schema = z.object({
       .refine((p) => Buffer.byteLength(p) <= 72, 'must be at most 72 bytes (bcrypt ignores the rest)'),
   ),
   BCRYPT_ROUNDS: envInt(12, 10, 15),
+  /** Sign-ups allowed to wait for their (one-at-a-time) password hash; one more is a 503 with Retry-After. */
+  SIGNUP_QUEUE_MAX: envInt(50, 1, 100_000),
   RATE_LIMIT_MAX: envInt(100, 1),
   RATE_LIMIT_WINDOW_MS: envInt(60000, 1000, 24 * 3600 * 1000),
   SIGNIN_RATE_LIMIT_MAX: envInt(10, 1),
+  SIGNUP_RATE_LIMIT_MAX: envInt(10, 1),
   REDIS_URL: envRedisUrl,
   REDIS_KEY_PREFIX: envString('skyway:gateway:rl:').pipe(
     z.string().regex(/^[A-Za-z0-9:_.-]{1,100}$/, 'may contain only letters, digits and : _ . -'),
   ),
-  FLIGHT_SERVICE_URL: envUrlList(localUrl(DEFAULT_PORTS.flight)),
-  BOOKING_SERVICE_URL: envUrlList(localUrl(DEFAULT_PORTS.booking)),
-  NOTIFICATION_SERVICE_URL: envUrlList(localUrl(DEFAULT_PORTS.notification)),
+  /** Default: http://127.0.0.1:<FLIGHT_SERVICE_PORT> (likewise the other two), from this same environment. */
+  FLIGHT_SERVICE_URL: envServiceUrl('flight'),
+  BOOKING_SERVICE_URL: envServiceUrl('booking'),
+  NOTIFICATION_SERVICE_URL: envServiceUrl('notification'),
   CORS_ORIGINS: envCorsOrigins,
   TRUST_PROXY: envTrustProxy,
+  /** Clients reach the gateway over TLS (ended in front of it): only then is Strict-Transport-Security sent. */
+  BEHIND_TLS: envBool(false),
 });
 
 export type GatewayConfig = ServiceConfig<typeof schema>;

@@ -12,7 +12,7 @@ import {
 import { buildApp } from './app';
 import { DEV_ADMIN_PASSWORD, DEV_SECRETS, loadConfig } from './config';
 import { initModels } from './db/models';
-import { UserDirectory } from './domain/users';
+import { DEFAULT_BCRYPT_BUDGET, UserDirectory } from './domain/users';
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
 
@@ -54,7 +54,10 @@ export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Pro
   });
   let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
   try {
-    const users = new UserDirectory(initModels(sequelize).User, config.BCRYPT_ROUNDS);
+    const users = new UserDirectory(initModels(sequelize).User, config.BCRYPT_ROUNDS, {
+      ...DEFAULT_BCRYPT_BUDGET,
+      hashMaxWaiting: config.SIGNUP_QUEUE_MAX,
+    });
     const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
     if (admin !== 'kept') logger.info(`admin user ${admin}`, { email: config.ADMIN_EMAIL });
     if (config.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD) {

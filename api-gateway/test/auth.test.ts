@@ -1,10 +1,11 @@
 import request from 'supertest';
 import jwt from 'jsonwebtoken';
 import bcrypt from 'bcrypt';
+import { Sequelize } from 'sequelize';
 import { createSequelize } from '@skyway/common';
 import { initModels } from '../src/db/models';
 import { UserDirectory } from '../src/domain/users';
-import { testDbServer } from '@skyway/common/testing';
+import { eventually, testDbServer } from '@skyway/common/testing';
 import {
   ADMIN,
   bearer,
@@ -24,6 +25,10 @@ beforeAll(async () => {
   upstream = await startEchoUpstream();
   gateway = await startTestGateway({
     JWT_EXPIRES_IN: '15m',
+    // This file signs up and in far more often from one address than the default per-IP limits allow.
+    SIGNUP_RATE_LIMIT_MAX: '1000',
+    SIGNIN_RATE_LIMIT_MAX: '1000',
+    RATE_LIMIT_MAX: '10000',
     FLIGHT_SERVICE_URL: upstream.url,
     BOOKING_SERVICE_URL: upstream.url,
     NOTIFICATION_SERVICE_URL: upstream.url,
@@ -86,6 +91,17 @@ describe('signup, signin, me', () => {
     } finally {
       await sequelize.close();
     }
+  });
+
+  it('answers the 201 of a sign-up with Location: /api/v1/auth/me, where the new user reads its account', async () => {
+    const signup = await api()
+      .post('/api/v1/auth/signup')
+      .send({ email: 'located@example.com', password: 'password-1' })
+      .expect(201);
+    expect(signup.headers.location).toBe('/api/v1/auth/me');
+    const token = await signIn('located@example.com', 'password-1');
+    const me = await api().get(signup.headers.location).set(bearer(token)).expect(200);
+    expect(me.body).toEqual(signup.body);
   });
 
   it('answers 409 for an email already taken, whatever its case', async () => {
@@ -245,6 +261,133 @@ describe('role changes', () => {
       .expect(404);
     const me = await api().get('/api/v1/auth/me').set(bearer(customer)).expect(200);
     expect(me.body.role).toBe('customer');
+  });
+});
+
+describe('a demoted admin', () => {
+  /** Signs a fresh user up, promotes it (admin token), and returns its id and an admin token of its own. */
+  async function promotedUser(email: string) {
+    const id = (await api().post('/api/v1/auth/signup').send({ email, password: 'password-1' }).expect(201))
+      .body.id as number;
+    const root = await signIn(ADMIN.email, ADMIN.password);
+    await api().patch(`/api/v1/auth/users/${id}/role`).set(bearer(root)).send({ role: 'admin' }).expect(200);
+    const token = await signIn(email, 'password-1');
+    return { id, token, root };
+  }
+
+  async function demoteInDatabase(id: number) {
+    const sequelize = createSequelize(testDbServer(), `${gateway.prefix}gateway`);
+    try {
+      await sequelize.query("UPDATE users SET role = 'customer' WHERE id = ?", { replacements: [id] });
+    } finally {
+      await sequelize.close();
+    }
+  }
+
+  it('cannot promote itself back with its old admin token: 403 problem, the stored role stays customer', async () => {
+    const { id, token, root } = await promotedUser('demoted-self@example.com');
+    await api()
+      .patch(`/api/v1/auth/users/${id}/role`)
+      .set(bearer(root))
+      .send({ role: 'customer' })
+      .expect(200);
+
+    const again = await api()
+      .patch(`/api/v1/auth/users/${id}/role`)
+      .set(bearer(token))
+      .send({ role: 'admin' });
+    expect(again.status).toBe(403);
+    expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(again.body).toMatchObject({ type: 'about:blank', status: 403, title: 'Forbidden' });
+    const me = await api().get('/api/v1/auth/me').set(bearer(token)).expect(200);
+    expect(me.body.role).toBe('customer');
+  });
+
+  it('is refused at once on role changes even when demoted behind the gateway’s back (straight in the database)', async () => {
+    const { id, token } = await promotedUser('demoted-sql@example.com');
+    const other = (
+      await api()
+        .post('/api/v1/auth/signup')
+        .send({ email: 'bystander@example.com', password: 'password-1' })
+        .expect(201)
+    ).body.id as number;
+    await demoteInDatabase(id);
+    for (const target of [id, other]) {
+      await api()
+        .patch(`/api/v1/auth/users/${target}/role`)
+        .set(bearer(token))
+        .send({ role: 'admin' })
+        .expect(403);
+    }
+  });
+
+  it('can no longer write the catalog, nor reach the booking-service as an admin, with its old token', async () => {
+    const { id, token, root } = await promotedUser('demoted-proxy@example.com');
+    // While it is an admin, its token works as one.
+    const before = await api().post('/api/v1/cities').set(bearer(token)).send({ name: 'Goa' }).expect(200);
+    expect(before.body.headers['x-user-role']).toBe('admin');
+    await api()
+      .patch(`/api/v1/auth/users/${id}/role`)
+      .set(bearer(root))
+      .send({ role: 'customer' })
+      .expect(200);
+
+    const seen = upstream.received.length;
+    const write = await api().post('/api/v1/cities').set(bearer(token)).send({ name: 'Goa' });
+    expect(write.status).toBe(403);
+    expect(write.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(upstream.received.length).toBe(seen);
+    // Bookings still work for it, as the customer it now is (so it no longer sees everyone's bookings).
+    const list = await api().get('/api/v1/bookings').set(bearer(token)).expect(200);
+    expect(list.body.headers).toMatchObject({ 'x-user-id': String(id), 'x-user-role': 'customer' });
+  });
+
+  it('loses its admin rights on proxied routes within a few seconds when demoted straight in the database', async () => {
+    const { id, token } = await promotedUser('demoted-proxy-sql@example.com');
+    await api().delete('/api/v1/airports/9').set(bearer(token)).expect(200);
+    await demoteInDatabase(id);
+    const demotedAt = Date.now();
+    await eventually(
+      async () => (await api().delete('/api/v1/airports/9').set(bearer(token))).status === 403,
+      5000,
+      'a 403 for the demoted admin',
+    );
+    expect(Date.now() - demotedAt).toBeLessThan(3000);
+    const list = await api().get('/api/v1/bookings').set(bearer(token)).expect(200);
+    expect(list.body.headers['x-user-role']).toBe('customer');
+  });
+
+  it('answers 401 for an admin token whose account no longer exists', async () => {
+    const ghost = bearer(mintToken({ sub: '999998', role: 'admin' }));
+    const seen = upstream.received.length;
+    for (const res of [
+      await api().post('/api/v1/flights').set(ghost).send({}),
+      await api().get('/api/v1/bookings').set(ghost),
+      await api().patch('/api/v1/auth/users/1/role').set(ghost).send({ role: 'admin' }),
+    ]) {
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    expect(upstream.received.length).toBe(seen);
+  });
+
+  it('looks the stored role up only for tokens that claim admin: customer tokens cost no database query', async () => {
+    const lookups = jest.spyOn(Sequelize.prototype, 'query');
+    try {
+      const customer = bearer(mintToken({ sub: '12', role: 'customer' }));
+      await api().get('/api/v1/flights').set(customer).expect(200);
+      await api().get('/api/v1/bookings').set(customer).expect(200);
+      await api().post('/api/v1/cities').set(customer).send({}).expect(403);
+      await api().patch('/api/v1/auth/users/1/role').set(customer).send({ role: 'admin' }).expect(403);
+      expect(lookups).not.toHaveBeenCalled();
+      await api()
+        .get('/api/v1/flights')
+        .set(bearer(mintToken({ sub: '1', role: 'admin' })))
+        .expect(200);
+      expect(lookups).toHaveBeenCalled();
+    } finally {
+      lookups.mockRestore();
+    }
   });
 });
 

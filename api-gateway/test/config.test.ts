@@ -30,6 +30,8 @@ describe('gateway configuration', () => {
       RATE_LIMIT_MAX: 100,
       RATE_LIMIT_WINDOW_MS: 60000,
       SIGNIN_RATE_LIMIT_MAX: 10,
+      SIGNUP_RATE_LIMIT_MAX: 10,
+      BEHIND_TLS: false,
       UPSTREAM_TIMEOUT_MS: 10000,
       FLIGHT_SERVICE_URL: ['http://127.0.0.1:3001'],
       BOOKING_SERVICE_URL: ['http://127.0.0.1:3002'],
@@ -57,6 +59,9 @@ describe('gateway configuration', () => {
     expect(cfg.dbName).toBe('x_gateway');
     expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
     expect(loadConfig({ CORS_ORIGINS: '*' }).CORS_ORIGINS).toBe('*');
+    expect(loadConfig({ BEHIND_TLS: 'true' }).BEHIND_TLS).toBe(true);
+    expect(loadConfig({ BEHIND_TLS: '0' }).BEHIND_TLS).toBe(false);
+    expect(loadConfig({ SIGNUP_RATE_LIMIT_MAX: '25' }).SIGNUP_RATE_LIMIT_MAX).toBe(25);
   });
 
   it.each([
@@ -67,6 +72,8 @@ describe('gateway configuration', () => {
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
     [{ RATE_LIMIT_MAX: '0' }, 'RATE_LIMIT_MAX'],
+    [{ SIGNUP_RATE_LIMIT_MAX: '0' }, 'SIGNUP_RATE_LIMIT_MAX'],
+    [{ BEHIND_TLS: 'yes-please' }, 'BEHIND_TLS'],
     [{ ADMIN_EMAIL: 'not-an-email' }, 'ADMIN_EMAIL'],
     [{ BOOKING_SERVICE_URL: 'ftp://x' }, 'BOOKING_SERVICE_URL'],
   ])('refuses %p with one line naming %s', (env, name) => {

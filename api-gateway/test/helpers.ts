@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import { dropDatabase, type RunningService } from '@skyway/common';
-import { testDbServer, uniquePrefix } from '@skyway/common/testing';
+import { TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
 import { startApiGateway } from '../src/main';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/domain/tokens';
 
@@ -42,7 +42,10 @@ function stop(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** A real upstream that answers every request with what it received (and `/ready` with 200). */
+/**
+ * A real upstream that answers every request with what it received (and `/ready` with 200), with the status
+ * in `X-Echo-Status` and the Location in `X-Echo-Location` when the request names them.
+ */
 export async function startEchoUpstream(): Promise<TestServer> {
   const received: Echoed[] = [];
   const { server, url } = await serve((req, res) => {
@@ -63,6 +66,8 @@ export async function startEchoUpstream(): Promise<TestServer> {
       res.writeHead(status, {
         'content-type': 'application/json',
         'x-request-id': String(req.headers['x-request-id']),
+        // Lets a test have the "service" answer with a Location of its own.
+        ...(req.headers['x-echo-location'] ? { location: String(req.headers['x-echo-location']) } : {}),
       });
       res.end(JSON.stringify(req.url === '/ready' ? { status: 'ok', checks: { database: 'ok' } } : echoed));
     });
@@ -106,6 +111,7 @@ export async function startTestGateway(env: NodeJS.ProcessEnv = {}): Promise<Tes
     LOG_LEVEL: 'error',
     GATEWAY_PORT: '0',
     DB_NAME_PREFIX: prefix,
+    DB_POOL_MAX: String(TEST_DB_POOL_MAX),
     JWT_SECRET: TEST_JWT_SECRET,
     INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     ADMIN_EMAIL: ADMIN.email,

@@ -149,6 +149,52 @@ describe('sign-in limiter', () => {
   });
 });
 
+describe('sign-up limiter', () => {
+  it('allows SIGNUP_RATE_LIMIT_MAX sign-ups per IP per window, accepted or not, then a 429 problem', async () => {
+    const gw = await gatewayWith({ RATE_LIMIT_MAX: '100', SIGNUP_RATE_LIMIT_MAX: '3', TRUST_PROXY: '1' });
+    const signup = (ip: string, email: string, password = 'password-1') =>
+      request(gw.url).post('/api/v1/auth/signup').set('X-Forwarded-For', ip).send({ email, password });
+
+    const first = await signup('192.0.2.20', 'limited-1@example.com');
+    expect(first.status).toBe(201);
+    // The general limit's policy comes first, as on sign-in.
+    expect(first.headers['ratelimit']).toBe('"api"; r=99; t=60, "signup"; r=2; t=60');
+    expect(first.headers['ratelimit-policy']).toMatch(/, "signup"; q=3; w=60; pk=:[A-Za-z0-9+/=]+:$/);
+    await signup('192.0.2.20', 'limited-1@example.com').expect(409);
+    await signup('192.0.2.20', 'limited-2@example.com', 'short').expect(400);
+    const limited = await signup('192.0.2.20', 'limited-3@example.com');
+    expect(limited.status).toBe(429);
+    expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(limited.body).toMatchObject({ type: 'about:blank', status: 429, title: 'Too Many Requests' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(limited.headers['ratelimit']).toMatch(/, "signup"; r=0; t=\d+$/);
+
+    // Sign-in and the other routes from that IP are not affected, and another IP may still sign up.
+    await request(gw.url)
+      .post('/api/v1/auth/signin')
+      .set('X-Forwarded-For', '192.0.2.20')
+      .send({ email: 'limited-1@example.com', password: 'password-1' })
+      .expect(200);
+    await request(gw.url).get('/api/v1/cities').set('X-Forwarded-For', '192.0.2.20').expect(200);
+    await signup('192.0.2.21', 'limited-3@example.com').expect(201);
+  });
+
+  it('counts per IP by default (SIGNUP_RATE_LIMIT_MAX=10): the 11th sign-up from one address is refused', async () => {
+    const gw = await gatewayWith({ RATE_LIMIT_MAX: '100' });
+    for (let i = 0; i < 10; i++) {
+      await request(gw.url)
+        .post('/api/v1/auth/signup')
+        .send({ email: `default-limit-${i}@example.com`, password: 'password-1' })
+        .expect(201);
+    }
+    await request(gw.url)
+      .post('/api/v1/auth/signup')
+      .send({ email: 'default-limit-10@example.com', password: 'password-1' })
+      .expect(429);
+  });
+});
+
 describe('replicas sharing Redis', () => {
   it('enforce one combined limit across two gateway instances', async () => {
     const env = { RATE_LIMIT_MAX: '6', REDIS_URL, REDIS_KEY_PREFIX: redisPrefix };

@@ -1,7 +1,8 @@
 import express, { Router, type RequestHandler } from 'express';
-import { notFound, unauthorized, validate } from '@skyway/common';
+import { notFound, serviceUnavailable, unauthorized, validate } from '@skyway/common';
+import { SemaphoreFullError } from '../domain/semaphore';
 import type { TokenService } from '../domain/tokens';
-import type { UserDirectory } from '../domain/users';
+import type { UserDirectory, UserView } from '../domain/users';
 import { requireAdmin, signedIn } from './identity';
 import { roleBody, signInBody, signUpBody, userIdParam } from './schemas';
 import { BODY_LIMIT_BYTES } from './proxy';
@@ -11,16 +12,35 @@ export interface AuthRouteDeps {
   tokens: TokenService;
   /** The stricter per-IP limit on sign-in attempts. */
   signinLimiter: RequestHandler;
+  /** The per-IP limit on sign-up attempts. */
+  signupLimiter: RequestHandler;
 }
 
+/**
+ * Where a new account can be read: the API has no per-id user resource, only the signed-in user's own
+ * (`GET /api/v1/auth/me`, after signing in), so that is what a sign-up's Location names.
+ */
+export const OWN_ACCOUNT_PATH = '/api/v1/auth/me';
+
+/** Seconds a client is told to wait when too many sign-ups already wait for their password hash. */
+const SIGNUP_BUSY_RETRY_AFTER_S = 5;
+
 /** Identity routes. Only these parse JSON bodies: everything else streams through the proxy untouched. */
-export function authRoutes({ users, tokens, signinLimiter }: AuthRouteDeps): Router {
+export function authRoutes({ users, tokens, signinLimiter, signupLimiter }: AuthRouteDeps): Router {
   const router = Router();
   router.use('/api/v1/auth', express.json({ limit: BODY_LIMIT_BYTES }));
 
-  router.post('/api/v1/auth/signup', async (req, res) => {
+  router.post('/api/v1/auth/signup', signupLimiter, async (req, res) => {
     const body = validate(signUpBody, req.body ?? {}, 'body');
-    res.status(201).json(await users.signUp(body));
+    let user: UserView;
+    try {
+      user = await users.signUp(body);
+    } catch (err) {
+      if (!(err instanceof SemaphoreFullError)) throw err;
+      res.set('Retry-After', String(SIGNUP_BUSY_RETRY_AFTER_S));
+      throw serviceUnavailable('Too many sign-ups at once; retry after the number of seconds in Retry-After');
+    }
+    res.status(201).location(OWN_ACCOUNT_PATH).json(user);
   });
 
   router.post('/api/v1/auth/signin', signinLimiter, async (req, res) => {
@@ -36,7 +56,7 @@ export function authRoutes({ users, tokens, signinLimiter }: AuthRouteDeps): Rou
     res.json(user);
   });
 
-  router.patch('/api/v1/auth/users/:id/role', requireAdmin, async (req, res) => {
+  router.patch('/api/v1/auth/users/:id/role', requireAdmin(users), async (req, res) => {
     const { id } = validate(userIdParam, req.params, 'path');
     const { role } = validate(roleBody, req.body ?? {}, 'body');
     const user = await users.changeRole(id, role);

@@ -1,6 +1,18 @@
 import type { RequestHandler, Response } from 'express';
-import { forbidden, unauthorized, type HttpProblem, type Identity } from '@skyway/common';
+import { forbidden, unauthorized, type HttpProblem, type Identity, type Role } from '@skyway/common';
 import { InvalidTokenError, type TokenService } from '../domain/tokens';
+
+/** Where the stored role is read (UserDirectory provides it). */
+export interface RoleSource {
+  currentRole(userId: number, maxAgeMs?: number): Promise<Role | undefined>;
+}
+
+/**
+ * How old a stored-role read may be when it decides a proxied request of a token that claims admin. It
+ * saves a query per request for an admin at work; a demotion made on another replica or straight in the
+ * database reaches those routes within this time (one made through this gateway's role route at once).
+ */
+export const ADMIN_ROLE_MAX_AGE_MS = 2000;
 
 /** What the Authorization header proved: nothing, an identity, or why it was refused. */
 export interface Caller {
@@ -51,10 +63,39 @@ export const requireUser: RequestHandler = (_req, res, next) => {
   next();
 };
 
-export const requireAdmin: RequestHandler = (_req, res, next) => {
-  if (signedIn(res).role !== 'admin') throw forbidden('Only an admin may do this');
-  next();
-};
+const accountGone = () => unauthorized('The account no longer exists');
+
+/**
+ * Admin-only routes of the gateway itself: the token must claim admin (no query otherwise), and the role
+ * stored now must still be admin, read fresh from the users table, so a demoted admin's old token is a 403.
+ */
+export function requireAdmin(roles: RoleSource): RequestHandler {
+  return async (_req, res, next) => {
+    const identity = signedIn(res);
+    if (identity.role !== 'admin') throw forbidden('Only an admin may do this');
+    const stored = await roles.currentRole(identity.userId);
+    if (!stored) throw accountGone();
+    if (stored !== 'admin') throw forbidden('Only an admin may do this; this account is no longer one');
+    next();
+  };
+}
+
+/**
+ * For a token that claims admin, replaces the claim with the role stored now (a read at most
+ * ADMIN_ROLE_MAX_AGE_MS old) before any guard or the X-User-Role header sees it, so a demoted admin is a
+ * customer to the catalog guard and to the services; an account that no longer exists is a 401. Tokens
+ * that claim customer pass untouched, without a query (a promotion applies from the next sign-in anyway).
+ */
+export function confirmAdminClaim(roles: RoleSource, maxAgeMs = ADMIN_ROLE_MAX_AGE_MS): RequestHandler {
+  return async (_req, res, next) => {
+    const { identity } = callerOf(res);
+    if (identity?.role !== 'admin') return next();
+    const stored = await roles.currentRole(identity.userId, maxAgeMs);
+    if (!stored) throw accountGone();
+    if (stored !== identity.role) res.locals.caller = { identity: { ...identity, role: stored } };
+    next();
+  };
+}
 
 const READS = new Set(['GET', 'HEAD']);
 
