@@ -48,6 +48,10 @@ export async function startBenchStack(
         ...common,
         BOOKING_SERVICE_PORT: String(port),
         FLIGHT_SERVICE_URL: flightUrls,
+        // The bench's 1,000 users leave thousands of bookings unpaid on one flight: the caps still run
+        // (their lock and count are part of every booking's cost) but never refuse.
+        MAX_UNPAID_SEATS_PER_USER: '100000',
+        MAX_UNPAID_SEATS_PER_USER_PER_FLIGHT: '100000',
       }),
     );
   }

@@ -2,12 +2,11 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import {
   baseEnvShape,
-  DEFAULT_PORTS,
   envBool,
   envInt,
+  envPort,
+  envServiceUrl,
   envString,
-  envUrlList,
-  localUrl,
   parseServiceConfig,
   type ServiceConfig,
 } from '@skyway/common';
@@ -17,11 +16,16 @@ const cronExpression = (def: string) =>
 
 const schema = z.object({
   ...baseEnvShape,
-  BOOKING_SERVICE_PORT: envInt(DEFAULT_PORTS.booking, 0, 65535),
-  FLIGHT_SERVICE_URL: envUrlList(localUrl(DEFAULT_PORTS.flight)),
+  BOOKING_SERVICE_PORT: envPort('booking'),
+  /** Default: http://127.0.0.1:<FLIGHT_SERVICE_PORT>, from this same environment. */
+  FLIGHT_SERVICE_URL: envServiceUrl('flight'),
   MIGRATE_ON_START: envBool(true),
   DB_POOL_MAX: envInt(20, 2, 500),
   BOOKING_TTL_SECONDS: envInt(600, 1, 7 * 24 * 3600),
+  /** Unpaid seats (INITIATED or PENDING bookings) one customer may hold across all flights… */
+  MAX_UNPAID_SEATS_PER_USER: envInt(20, 1, 100_000),
+  /** …and on any one flight (a booking has at most 10 seats). */
+  MAX_UNPAID_SEATS_PER_USER_PER_FLIGHT: envInt(10, 1, 100_000),
   SWEEPER_CRON: cronExpression('*/30 * * * * *'),
   SWEEPER_BATCH_SIZE: envInt(50, 1, 1000),
   /** How long a sweeper or canceller owns a pending seat release before another may retry it. */

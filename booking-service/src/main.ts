@@ -90,6 +90,10 @@ export async function startBookingService(
     logger,
     ttlSeconds: config.BOOKING_TTL_SECONDS,
     releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
+    unpaidSeatCaps: {
+      perFlight: config.MAX_UNPAID_SEATS_PER_USER_PER_FLIGHT,
+      total: config.MAX_UNPAID_SEATS_PER_USER,
+    },
     onEvents,
   });
   const payments = new PaymentService({
@@ -108,6 +112,8 @@ export async function startBookingService(
     batchSize: config.SWEEPER_BATCH_SIZE,
     paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
     releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
+    // Every seat-hold attempt timing out, with its back-off, plus the saga's own database writes.
+    staleHoldMs: config.FLIGHT_CALL_ATTEMPTS * (config.UPSTREAM_TIMEOUT_MS + 1000) + 30_000,
     onEvents,
   });
 

@@ -118,6 +118,7 @@ test('a key claimed by a request whose process died is taken over after its lock
     'payments',
     'orphan',
     requestFingerprint('POST', '/api/v1/payments', body),
+    'token-of-the-dead-process',
   );
   expect(claim.kind).toBe('claimed');
   expectProblem(await pay(stack, 803, body, 'orphan'), 409);

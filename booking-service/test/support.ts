@@ -9,7 +9,7 @@ import {
   EVENTS_EXCHANGE,
   type RunningService,
 } from '@skyway/common';
-import { testDbServer, uniquePrefix } from '@skyway/common/testing';
+import { TEST_DB_POOL_MAX, TEST_READ_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
 import { startFlightService } from '../../flight-service/src/main';
 import { startBookingService, type BookingServiceOptions, type RunningBookingService } from '../src/main';
 
@@ -37,6 +37,12 @@ export class TcpProxy {
   port = 0;
   /** When set, the next PUT reaches flight-service, and its answer is dropped and the proxy closed. */
   cutNextHold = false;
+  /**
+   * When set, the next seat-hold PUT is held up until `until` resolves: before it reaches flight-service
+   * ('request': flight-service paused mid-saga) or after flight-service answered ('response': the hold is
+   * made but booking-service has not heard of it yet). `reached` resolves when the PUT got that far.
+   */
+  pauseNextHold?: { stage: 'request' | 'response'; until: Promise<void>; reached: () => void };
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
@@ -68,16 +74,39 @@ export class TcpProxy {
     const upstream = net.connect(this.targetPort, '127.0.0.1');
     this.sockets.add(client).add(upstream);
     let cutting = false;
+    // Chunks held back in each direction while a paused hold waits (kept in order).
+    let toUpstream: Promise<void> = Promise.resolve();
+    let toClient: Promise<void> = Promise.resolve();
     client.on('data', (chunk) => {
-      if (this.cutNextHold && chunk.toString('latin1').includes('PUT /internal/')) {
+      const isHold = chunk.toString('latin1').includes('PUT /internal/');
+      if (this.cutNextHold && isHold) {
         this.cutNextHold = false;
         cutting = true;
       }
-      upstream.write(chunk);
+      const pause = isHold ? this.pauseNextHold : undefined;
+      if (pause) {
+        this.pauseNextHold = undefined;
+        if (pause.stage === 'request') {
+          pause.reached();
+          toUpstream = toUpstream.then(() => pause.until);
+        } else {
+          toClient = toClient.then(
+            () =>
+              new Promise<void>((resolve) => {
+                // Flight-service's answer starts arriving after this point; hold it from its first byte.
+                upstream.once('data', () => {
+                  pause.reached();
+                  void pause.until.then(resolve);
+                });
+              }),
+          );
+        }
+      }
+      void toUpstream.then(() => upstream.write(chunk));
     });
     upstream.on('data', (chunk) => {
       if (!cutting) {
-        client.write(chunk);
+        void toClient.then(() => client.write(chunk));
         return;
       }
       client.destroy();
@@ -114,7 +143,8 @@ export interface Stack {
   flightsDb: Sequelize;
   bookingsDb: Sequelize;
   bookingEnv: NodeJS.ProcessEnv;
-  startFlight(): Promise<RunningService>;
+  /** Another flight-service on the same database (`env` on top of the stack's); the caller closes it. */
+  startFlight(env?: NodeJS.ProcessEnv): Promise<RunningService>;
   startBooking(env?: NodeJS.ProcessEnv, options?: BookingServiceOptions): Promise<RunningBookingService>;
   stop(): Promise<void>;
 }
@@ -123,14 +153,15 @@ export interface Stack {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const prefix = uniquePrefix('bk');
   const amqpPrefix = `test.${prefix}`;
-  const startFlight = () =>
+  const startFlight = (env: NodeJS.ProcessEnv = {}) =>
     startFlightService({
       ...process.env,
       NODE_ENV: 'test',
       DB_NAME_PREFIX: prefix,
       FLIGHT_SERVICE_PORT: '0',
       INTERNAL_TOKEN,
-      DB_POOL_MAX: '30',
+      DB_POOL_MAX: String(TEST_DB_POOL_MAX),
+      ...env,
     });
   const flight = await startFlight();
   let proxy: TcpProxy | undefined;
@@ -151,7 +182,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     AMQP_NAME_PREFIX: amqpPrefix,
     SWEEPER_CRON: NEVER,
     OUTBOX_RELAY_INTERVAL_MS: '200',
-    DB_POOL_MAX: '30',
+    DB_POOL_MAX: String(TEST_DB_POOL_MAX),
     ...opts.bookingEnv,
   };
   const started: RunningService[] = [];
@@ -161,8 +192,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return s;
   };
   const booking = await startBooking();
-  const flightsDb = createSequelize(testDbServer(), `${prefix}flights`);
-  const bookingsDb = createSequelize(testDbServer(), `${prefix}bookings`);
+  const flightsDb = createSequelize(testDbServer(), `${prefix}flights`, { poolMax: TEST_READ_POOL_MAX });
+  const bookingsDb = createSequelize(testDbServer(), `${prefix}bookings`, { poolMax: TEST_READ_POOL_MAX });
   const stack: Stack = {
     prefix,
     amqpPrefix,

@@ -2,9 +2,23 @@ import { Op, QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize
 import { sqlTime } from '@skyway/common';
 import type { IdempotencyKey } from './models';
 
+/** The claim a request owns: its row and the fencing token that proves it is still the owner. */
+export interface ClaimFence {
+  id: number;
+  token: string;
+}
+
+/** A stored answer, replayed as it was first sent: status, Content-Type, Location (201s) and body. */
+export interface StoredAnswer {
+  status: number;
+  type: string;
+  location: string | null;
+  body: string;
+}
+
 export type Claim =
-  | { kind: 'claimed'; id: number }
-  | { kind: 'replay'; status: number; type: string; body: string }
+  | ({ kind: 'claimed' } & ClaimFence)
+  | ({ kind: 'replay' } & StoredAnswer)
   | { kind: 'mismatch' }
   | { kind: 'in-flight' };
 
@@ -38,20 +52,22 @@ export class IdempotencyStore {
     scope: string;
     idemKey: string;
     fingerprint: string;
+    token: string;
     lockedUntil: Date;
     expiresAt: Date;
     now: Date;
   }): Promise<number> {
     const [id] = await this.sequelize.query(
-      `INSERT INTO idempotency_keys (user_id, scope, idem_key, fingerprint, state, locked_until, expires_at,
+      `INSERT INTO idempotency_keys (user_id, scope, idem_key, fingerprint, token, state, locked_until, expires_at,
                                      created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'IN_FLIGHT', ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, 'IN_FLIGHT', ?, ?, ?, ?)`,
       {
         replacements: [
           row.userId,
           row.scope,
           row.idemKey,
           row.fingerprint,
+          row.token,
           sqlTime(row.lockedUntil),
           sqlTime(row.expiresAt),
           sqlTime(row.now),
@@ -63,11 +79,16 @@ export class IdempotencyStore {
     return Number(id);
   }
 
+  /**
+   * Claims the key for a request. `token` is the request's own fencing token (random, made by the caller so it
+   * can undo a claim whose outcome it never heard): every later write for the claim names it.
+   */
   async claim(
     userId: number,
     scope: string,
     key: string,
     fingerprint: string,
+    token: string,
     now = new Date(),
   ): Promise<Claim> {
     const where = { userId, scope, idemKey: key };
@@ -76,11 +97,12 @@ export class IdempotencyStore {
         const id = await this.insertClaim({
           ...where,
           fingerprint,
+          token,
           lockedUntil: new Date(now.getTime() + this.opts.lockMs),
           expiresAt: new Date(now.getTime() + this.opts.ttlMs),
           now,
         });
-        return { kind: 'claimed', id };
+        return { kind: 'claimed', id, token };
       } catch (err) {
         if (!(err instanceof UniqueConstraintError)) throw err;
       }
@@ -96,48 +118,62 @@ export class IdempotencyStore {
           kind: 'replay',
           status: existing.responseStatus ?? 500,
           type: existing.responseType ?? 'application/json',
+          location: existing.responseLocation,
           body: existing.responseBody ?? '',
         };
       }
       if (existing.lockedUntil.getTime() > now.getTime()) return { kind: 'in-flight' };
+      // The owner is presumed dead: take over with a new token, which fences the old owner out if it wakes up.
       const [taken] = await this.keys.update(
-        { lockedUntil: new Date(now.getTime() + this.opts.lockMs) },
+        { lockedUntil: new Date(now.getTime() + this.opts.lockMs), token },
         { where: { id: existing.id, state: 'IN_FLIGHT', lockedUntil: existing.lockedUntil } },
       );
-      if (taken === 1) return { kind: 'claimed', id: existing.id };
+      if (taken === 1) return { kind: 'claimed', id: existing.id, token };
     }
     return { kind: 'in-flight' };
   }
 
-  /** Stores the response to replay for this key. */
-  async complete(id: number, status: number, type: string, body: string): Promise<void> {
-    await this.sequelize.query(
-      `UPDATE idempotency_keys SET state = 'DONE', response_status = ?, response_type = ?, response_body = ?,
-              updated_at = ? WHERE id = ?`,
-      { replacements: [status, type, body, sqlTime(new Date()), id], type: QueryTypes.UPDATE },
+  /**
+   * Stores the response to replay for this key. False when the claim is no longer this request's (another
+   * request took it over after the lock time): the write is refused, and the stored response stays the owner's.
+   */
+  async complete(fence: ClaimFence, answer: StoredAnswer): Promise<boolean> {
+    const [, affected] = await this.sequelize.query(
+      `UPDATE idempotency_keys SET state = 'DONE', response_status = ?, response_type = ?, response_location = ?,
+              response_body = ?, updated_at = ? WHERE id = ? AND token = ?`,
+      {
+        replacements: [
+          answer.status,
+          answer.type,
+          answer.location,
+          answer.body,
+          sqlTime(new Date()),
+          fence.id,
+          fence.token,
+        ],
+        type: QueryTypes.UPDATE,
+      },
     );
+    return Number(affected) > 0;
   }
 
   /**
-   * Undoes a claim whose outcome is unknown: the insert (or take-over) made at `now` may have committed just
-   * before the connection broke, leaving a claim nobody will finish. It is recognised by its exact lock time.
+   * Undoes a claim whose outcome is unknown: the insert (or take-over) may have committed just before the
+   * connection broke, leaving a claim nobody will finish. It is recognised by the request's token.
    */
-  async abandon(userId: number, scope: string, key: string, fingerprint: string, now: Date): Promise<void> {
-    await this.keys.destroy({
-      where: {
-        userId,
-        scope,
-        idemKey: key,
-        fingerprint,
-        state: 'IN_FLIGHT',
-        lockedUntil: new Date(now.getTime() + this.opts.lockMs),
-      },
-    });
+  async abandon(userId: number, scope: string, key: string, token: string): Promise<void> {
+    await this.keys.destroy({ where: { userId, scope, idemKey: key, token, state: 'IN_FLIGHT' } });
   }
 
-  /** Forgets the claim (after a 5xx), so the client may retry with the same key. */
-  async release(id: number): Promise<void> {
-    await this.keys.destroy({ where: { id } });
+  /**
+   * Forgets the claim (after a 5xx), so the client may retry with the same key; refused (false) when the claim
+   * is no longer this request's.
+   */
+  async release(fence: ClaimFence): Promise<boolean> {
+    // Never a DONE claim: a booking stores its answer in its own transaction, which may have committed although
+    // this request failed afterwards; the retry then replays that booking.
+    const n = await this.keys.destroy({ where: { id: fence.id, token: fence.token, state: 'IN_FLIGHT' } });
+    return n > 0;
   }
 
   /** Deletes expired keys in small batches; returns how many went. */

@@ -37,9 +37,12 @@ export class IdempotencyKey extends Model<
   declare scope: string;
   declare idemKey: string;
   declare fingerprint: string;
+  /** The fencing token of the claim's current owner (a take-over writes a new one). */
+  declare token: string | null;
   declare state: 'IN_FLIGHT' | 'DONE';
   declare responseStatus: number | null;
   declare responseType: string | null;
+  declare responseLocation: string | null;
   declare responseBody: string | null;
   declare lockedUntil: Date;
   declare expiresAt: Date;
@@ -112,9 +115,11 @@ export function initModels(sequelize: Sequelize): Models {
       scope: { type: DataTypes.STRING(32), allowNull: false },
       idemKey: { type: DataTypes.STRING(255), allowNull: false },
       fingerprint: { type: DataTypes.CHAR(64), allowNull: false },
+      token: { type: DataTypes.CHAR(36), allowNull: true },
       state: { type: DataTypes.STRING(16), allowNull: false },
       responseStatus: { type: DataTypes.SMALLINT.UNSIGNED, allowNull: true },
       responseType: { type: DataTypes.STRING(255), allowNull: true },
+      responseLocation: { type: DataTypes.STRING(255), allowNull: true },
       responseBody: { type: DataTypes.TEXT('medium'), allowNull: true },
       lockedUntil: { type: DataTypes.DATE(3), allowNull: false },
       expiresAt: { type: DataTypes.DATE(3), allowNull: false },

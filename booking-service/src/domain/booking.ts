@@ -71,8 +71,17 @@ export const totalCostOf = (price: number, noOfSeats: number) => price * noOfSea
 
 export const expiresAtFrom = (now: Date, ttlSeconds: number) => new Date(now.getTime() + ttlSeconds * 1000);
 
+/**
+ * Whether users may see (read, list, cancel, pay) a booking at all. Not a booking the saga gave up on, and not
+ * one whose seats are still being held: until the hold is decided the booking is not theirs yet (its POST has
+ * not answered), and a booking that could be paid before its seats are held could end BOOKED with no seat.
+ */
+export const isVisible = (b: Pick<BookingRecord, 'cancelReason' | 'status' | 'seatsState'>): boolean =>
+  b.cancelReason !== RESERVATION_FAILED && !(b.status === 'INITIATED' && b.seatsState === 'HOLDING');
+
 /** Why a payment for this booking cannot start now, or undefined when it may. */
-export type PaymentRefusal = 'already-booked' | 'in-progress' | 'cancelled' | 'expired' | 'wrong-amount';
+export type PaymentRefusal =
+  'not-found' | 'already-booked' | 'in-progress' | 'cancelled' | 'expired' | 'departed' | 'wrong-amount';
 
 /**
  * `pendingAbandonedBefore`: a PENDING booking last changed before this instant belongs to a payment attempt
@@ -85,11 +94,15 @@ export function paymentRefusal(
   now: Date,
   pendingAbandonedBefore?: Date,
 ): PaymentRefusal | undefined {
+  if (!isVisible(b)) return 'not-found';
   if (b.status === 'BOOKED') return 'already-booked';
   const abandoned = pendingAbandonedBefore && b.updatedAt.getTime() <= pendingAbandonedBefore.getTime();
   if (b.status === 'PENDING' && !abandoned) return 'in-progress';
   if (b.status === 'CANCELLED') return 'cancelled';
+  // Only a booking whose seats are held can be paid (belt and braces: isVisible already hides HOLDING ones).
+  if (b.seatsState !== 'HELD') return 'not-found';
   if (b.expiresAt.getTime() <= now.getTime()) return 'expired';
+  if (b.departureTime.getTime() <= now.getTime()) return 'departed';
   if (amount !== b.totalCost) return 'wrong-amount';
   return undefined;
 }
@@ -133,4 +146,38 @@ export function buildEvent(
       ...(previousStatus ? { previousStatus } : {}),
     },
   };
+}
+
+/** A user's unpaid seats (INITIATED or PENDING bookings not yet expired): on one flight, and in all. */
+export interface UnpaidSeats {
+  onFlight: number;
+  total: number;
+}
+
+/** How many unpaid seats one user may hold: on one flight, and across all flights. */
+export interface UnpaidSeatCaps {
+  perFlight: number;
+  total: number;
+}
+
+export interface UnpaidSeatsRefusal {
+  cap: 'per-flight' | 'total';
+  limit: number;
+  unpaid: number;
+}
+
+/**
+ * Whether a user may hold `requested` more unpaid seats. Without a cap one customer could hold a whole flight
+ * for the booking TTL, again and again, and nobody else could buy it.
+ */
+export function unpaidSeatsRefusal(
+  unpaid: UnpaidSeats,
+  requested: number,
+  caps: UnpaidSeatCaps,
+): UnpaidSeatsRefusal | undefined {
+  if (unpaid.onFlight + requested > caps.perFlight) {
+    return { cap: 'per-flight', limit: caps.perFlight, unpaid: unpaid.onFlight };
+  }
+  if (unpaid.total + requested > caps.total) return { cap: 'total', limit: caps.total, unpaid: unpaid.total };
+  return undefined;
 }

@@ -11,19 +11,24 @@ import {
 } from '@skyway/common';
 import type { CachedLookup, FlightCache } from '../clients/flight-cache';
 import { FlightServiceDown, type FlightClient, type FlightSummary } from '../clients/flight-client';
-import { insertBooking, markHeld } from '../db/booking-sql';
-import type { Booking, Models } from '../db/models';
+import { retryInBackground } from '../db/background-retry';
+import { insertBookingWithinCaps, markHeld } from '../db/booking-sql';
+import type { ClaimFence, StoredAnswer } from '../db/idempotency-store';
+import type { Models } from '../db/models';
 import { asRecord, recordEvent } from '../events/outbox';
 import {
   buildEvent,
   cancelRefusal,
   canSee,
   expiresAtFrom,
+  isVisible,
   RESERVATION_FAILED,
   toBookingView,
   totalCostOf,
+  unpaidSeatsRefusal,
   type BookingRecord,
   type BookingView,
+  type UnpaidSeatCaps,
 } from './booking';
 import type { SeatReleaser } from './seat-release';
 
@@ -36,6 +41,7 @@ export interface BookingServiceDeps {
   logger: Logger;
   ttlSeconds: number;
   releaseRetrySeconds: number;
+  unpaidSeatCaps: UnpaidSeatCaps;
   /** Called after a transaction that wrote outbox events committed (wakes the relay). */
   onEvents: () => void;
   now?: () => Date;
@@ -50,11 +56,20 @@ export interface Page<T> {
 
 const PROBLEM = 'urn:skyway:problem:';
 
-/** Bookings the saga gave up on are internal records: no user-facing read shows them. */
+/** The bookings users may see (`isVisible`, as a query): not given up on, not waiting for their seats. */
 const visible: WhereOptions = {
-  [Op.or]: [{ cancelReason: null }, { cancelReason: { [Op.ne]: RESERVATION_FAILED } }],
+  [Op.and]: [
+    { [Op.or]: [{ cancelReason: null }, { cancelReason: { [Op.ne]: RESERVATION_FAILED } }] },
+    { [Op.not]: { status: 'INITIATED', seatsState: 'HOLDING' } },
+  ],
 };
-const isVisible = (b: Booking) => b.cancelReason !== RESERVATION_FAILED;
+
+/** A create request's Idempotency-Key claim and how its answer is stored (see markHeld). */
+export interface CreateFence {
+  fence: ClaimFence;
+  /** The answer exactly as the route sends it for a booking view. */
+  answer: (view: BookingView) => StoredAnswer;
+}
 
 export class BookingService {
   private readonly now: () => Date;
@@ -110,7 +125,11 @@ export class BookingService {
    * cancelled and whatever a lost attempt may have held is released, so neither a seatless booking nor a
    * bookingless hold survives. A booking the saga gave up on was never shown to anyone: it publishes no event.
    */
-  async create(who: Identity, input: { flightId: number; noOfSeats: number }): Promise<BookingView> {
+  async create(
+    who: Identity,
+    input: { flightId: number; noOfSeats: number },
+    fenced?: CreateFence,
+  ): Promise<BookingView> {
     const { flights, sequelize } = this.deps;
     const flight = await this.flightFor(input.flightId, input.noOfSeats, this.now());
     // After the lookup, which may have waited on flight-service: the booking's times start when it is written.
@@ -133,9 +152,28 @@ export class BookingService {
       createdAt: now,
       updatedAt: now,
     };
-    record.id = await insertBooking(sequelize, record);
+    const inserted = await insertBookingWithinCaps(sequelize, record, (unpaid) =>
+      unpaidSeatsRefusal(unpaid, input.noOfSeats, this.deps.unpaidSeatCaps),
+    );
+    if ('refused' in inserted) {
+      const { cap, limit, unpaid } = inserted.refused;
+      const where = cap === 'per-flight' ? `on flight ${flight.id}` : 'in all';
+      throw new HttpProblem(
+        409,
+        `At most ${limit} unpaid seats per customer ${where}; you hold ${unpaid}. Pay or cancel a booking first`,
+        undefined,
+        `${PROBLEM}unpaid-seats-limit`,
+      );
+    }
+    record.id = inserted.id;
 
-    const hold = await flights.holdSeats(flight.id, record.id, input.noOfSeats);
+    let hold: Awaited<ReturnType<FlightClient['holdSeats']>>;
+    try {
+      hold = await flights.holdSeats(flight.id, record.id, input.noOfSeats);
+    } catch (err) {
+      await this.giveUp(record.id, true);
+      throw err;
+    }
     if (hold.kind === 'held') {
       const held: BookingRecord = {
         ...record,
@@ -143,11 +181,34 @@ export class BookingService {
         totalCost: totalCostOf(hold.flight?.price ?? flight.price, input.noOfSeats),
         seatsState: 'HELD',
       };
+      const view = toBookingView(held);
       const created = buildEvent('booking.created', held, undefined, now);
-      if (await markHeld(sequelize, held, created, now)) {
+      const answer = fenced && { fence: fenced.fence, answer: fenced.answer(view) };
+      let outcome: Awaited<ReturnType<typeof markHeld>>;
+      try {
+        outcome = await markHeld(sequelize, held, created, now, answer);
+      } catch (err) {
+        // The seats are held but the database did not confirm the booking (it may have committed all the same).
+        // Whatever is still HOLDING is given up as soon as the database answers again.
+        this.deps.logger.warn('seats held but the booking could not be recorded; giving it up', {
+          err,
+          bookingId: record.id,
+        });
+        await this.giveUp(record.id, true);
+        throw serviceUnavailable('The booking could not be recorded; no booking was made. Try again shortly');
+      }
+      if (outcome === 'held') {
         this.deps.onEvents();
         // Nothing else can have touched the booking yet (its id is not out), so the row is what we wrote.
-        return toBookingView(held);
+        return view;
+      }
+      if (outcome === 'superseded') {
+        // A retry with the same Idempotency-Key took the claim over while this request stalled: that one's
+        // booking is the answer, this one is undone.
+        await this.giveUp(record.id, true);
+        throw conflict(
+          'A retry with the same Idempotency-Key has taken this request over; no booking was made',
+        );
       }
     }
 
@@ -174,15 +235,34 @@ export class BookingService {
   }
 
   /**
-   * Compensation: the booking ends CANCELLED (RESERVATION_FAILED, hidden from users) and, when seats may be
-   * held, their release is started. No event: the booking was never published as created.
+   * Compensation: a booking still waiting for its seats (HOLDING) ends CANCELLED (RESERVATION_FAILED, hidden from
+   * users) and, when seats may be held, their release is started. No event: the booking was never published as
+   * created. A booking that got as far as HELD is left alone (it is live and published). When the database does
+   * not answer, this keeps trying in the background (and the sweeper recovers stale HOLDING bookings), so a
+   * failed saga never leaves a live booking without its seats.
    */
   private async giveUp(bookingId: number, mayHoldSeats: boolean): Promise<void> {
+    try {
+      await this.cancelHolding(bookingId, mayHoldSeats);
+    } catch (err) {
+      this.deps.logger.warn('could not give up a failed booking; retrying in the background', {
+        err,
+        bookingId,
+      });
+      void retryInBackground(
+        `give up booking ${bookingId}`,
+        () => this.cancelHolding(bookingId, mayHoldSeats),
+        this.deps.logger,
+      );
+    }
+  }
+
+  private async cancelHolding(bookingId: number, mayHoldSeats: boolean): Promise<void> {
     const { models, sequelize } = this.deps;
     const now = this.now();
     const cancelled = await inTransaction(sequelize, async (transaction) => {
       const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
-      if (!b || b.status !== 'INITIATED') return undefined;
+      if (!b || b.status !== 'INITIATED' || b.seatsState !== 'HOLDING') return undefined;
       b.status = 'CANCELLED';
       b.cancelReason = RESERVATION_FAILED;
       b.seatsState = mayHoldSeats ? 'RELEASING' : 'RELEASED';
@@ -195,7 +275,7 @@ export class BookingService {
 
   async get(who: Identity, id: number): Promise<BookingView> {
     const b = await this.deps.models.Booking.findByPk(id);
-    if (!b || !isVisible(b) || !canSee(b, who)) throw notFound(`Booking ${id} not found`);
+    if (!b || !isVisible(asRecord(b)) || !canSee(b, who)) throw notFound(`Booking ${id} not found`);
     return toBookingView(asRecord(b));
   }
 
@@ -216,7 +296,7 @@ export class BookingService {
     const now = this.now();
     const { booking, changed } = await inTransaction(sequelize, async (transaction) => {
       const b = await models.Booking.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE });
-      if (!b || !isVisible(b) || !canSee(b, who)) throw notFound(`Booking ${id} not found`);
+      if (!b || !isVisible(asRecord(b)) || !canSee(b, who)) throw notFound(`Booking ${id} not found`);
       if (b.status === 'CANCELLED') return { booking: b, changed: false };
       const refusal = cancelRefusal(asRecord(b), now);
       if (refusal === 'payment-in-progress') {

@@ -14,7 +14,7 @@ import {
 import { retryInBackground } from '../db/background-retry';
 import type { Models } from '../db/models';
 import { findPayment, lockBooking, markPending, recordBooked, type PaymentRow } from '../db/payment-sql';
-import { buildEvent, paymentRefusal, RESERVATION_FAILED } from './booking';
+import { buildEvent, paymentRefusal } from './booking';
 import { PaymentDeclinedError, type PaymentProvider } from './payment-provider';
 
 export interface PaymentView {
@@ -86,15 +86,16 @@ export class PaymentService {
     const attempt = await retryTransaction(() =>
       withConnection(sequelize, async (run): Promise<{ paid: PaymentRow } | { startedAt: Date }> => {
         const b = await lockBooking(run, bookingId);
-        if (!b || b.cancelReason === RESERVATION_FAILED || b.userId !== who.userId) {
-          throw notFound(`Booking ${bookingId} not found`);
-        }
+        if (!b || b.userId !== who.userId) throw notFound(`Booking ${bookingId} not found`);
         const now = this.now();
         const abandonedBefore = new Date(
           now.getTime() - this.deps.paymentTimeoutSeconds * 1000 - ABANDON_GRACE_MS,
         );
         const previous = b.status;
         switch (paymentRefusal(b, amount, now, abandonedBefore)) {
+          case 'not-found':
+            // Given up on, or its seats are still being held (its POST has not answered): not payable, not shown.
+            throw notFound(`Booking ${bookingId} not found`);
           case 'already-booked': {
             // Paid with this very key by a request whose answer was lost (its commit went through while the
             // connection broke): the retry gets that payment, not a 409.
@@ -109,6 +110,13 @@ export class PaymentService {
             throw gone(`Booking ${bookingId} is cancelled`);
           case 'expired':
             throw gone(`Booking ${bookingId} expired at ${b.expiresAt.toISOString()}`);
+          case 'departed':
+            throw new HttpProblem(
+              409,
+              `The flight of booking ${bookingId} departed at ${b.departureTime.toISOString()}; it can no longer be paid`,
+              undefined,
+              'urn:skyway:problem:flight-departed',
+            );
           case 'wrong-amount':
             throw badRequest('The amount does not match the booking', [
               { path: 'amount', message: `must equal the booking's totalCost (${b.totalCost})` },

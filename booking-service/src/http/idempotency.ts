@@ -1,12 +1,34 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { badRequest, conflict, requireIdentity, unprocessable, type Logger } from '@skyway/common';
 import { retryInBackground } from '../db/background-retry';
-import type { IdempotencyStore } from '../db/idempotency-store';
+import type { ClaimFence, IdempotencyStore } from '../db/idempotency-store';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** 1–255 printable ASCII characters (contract). */
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
+/** An RFC 8941 sf-string: printable ASCII in double quotes, `"` and `\` escaped with a backslash. */
+const SF_STRING = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/;
+
+/**
+ * The key a header value names. The Idempotency-Key draft defines the header as an sf-string (`"abc"`);
+ * the contract's bare form (`abc`) is accepted too, and both spell the same key. Undefined when invalid.
+ */
+export function parseIdempotencyKey(header: string): string | undefined {
+  const raw = header.trim();
+  let key = raw;
+  if (raw.startsWith('"')) {
+    const quoted = SF_STRING.exec(raw);
+    if (!quoted) return undefined;
+    key = quoted[1].replace(/\\(["\\])/g, '$1');
+  }
+  return VALID_KEY.test(key) ? key : undefined;
+}
+
+/** The claim a route's request owns, for use cases that fence their own writes with it (res.locals). */
+export const claimFenceOf = (res: Response): ClaimFence | undefined =>
+  res.locals[FENCE] as ClaimFence | undefined;
+const FENCE = 'idempotencyFence';
 
 /**
  * No body this service accepts nests deeper than this; a deeper one (JSON.parse takes 100 kB of `[[[…`)
@@ -55,8 +77,8 @@ function bodyText(body: unknown): string {
 export function idempotency(opts: IdempotencyOptions): RequestHandler {
   return async (req, res, next) => {
     const who = requireIdentity(req);
-    const key = req.get(IDEMPOTENCY_HEADER);
-    if (key === undefined) {
+    const header = req.get(IDEMPOTENCY_HEADER);
+    if (header === undefined) {
       if (opts.required) {
         throw badRequest('The Idempotency-Key header is required', [
           { path: IDEMPOTENCY_HEADER, message: 'is required' },
@@ -64,23 +86,29 @@ export function idempotency(opts: IdempotencyOptions): RequestHandler {
       }
       return next();
     }
-    if (!VALID_KEY.test(key)) {
+    const key = parseIdempotencyKey(header);
+    if (key === undefined) {
       throw badRequest('The Idempotency-Key header is invalid', [
-        { path: IDEMPOTENCY_HEADER, message: 'must be 1–255 printable ASCII characters' },
+        {
+          path: IDEMPOTENCY_HEADER,
+          message: 'must be 1–255 printable ASCII characters, bare or as a quoted sf-string ("…")',
+        },
       ]);
     }
-    const path = req.originalUrl.split('?')[0];
+    // The route's own path, not the raw URL: `/api/v1/payments/` is the same request as `/api/v1/payments`.
+    const routePath = (req.route as { path?: unknown } | undefined)?.path;
+    const path = typeof routePath === 'string' ? routePath : req.path.replace(/\/+$/, '');
     const fingerprint = requestFingerprint(req.method, path, req.body);
-    const now = new Date();
+    const token = randomUUID();
     let claim;
     try {
-      claim = await opts.store.claim(who.userId, opts.scope, key, fingerprint, now);
+      claim = await opts.store.claim(who.userId, opts.scope, key, fingerprint, token, new Date());
     } catch (err) {
       // The database went away while claiming: the claim may have committed without us hearing of it, and would
       // then answer 409 to every retry until its lock runs out. Undo it once the database is back.
       void retryInBackground(
         'undo an unconfirmed Idempotency-Key claim',
-        () => opts.store.abandon(who.userId, opts.scope, key, fingerprint, now),
+        () => opts.store.abandon(who.userId, opts.scope, key, token),
         opts.logger,
       );
       throw err;
@@ -93,14 +121,14 @@ export function idempotency(opts: IdempotencyOptions): RequestHandler {
       throw conflict('A request with this Idempotency-Key is still being processed');
     }
     if (claim.kind === 'replay') {
-      res
-        .status(claim.status)
-        .set('Content-Type', claim.type)
-        .set('Idempotent-Replayed', 'true')
-        .send(claim.body);
+      res.status(claim.status).set('Content-Type', claim.type).set('Idempotent-Replayed', 'true');
+      if (claim.location) res.location(claim.location);
+      res.send(claim.body);
       return;
     }
-    captureResponse(res, claim.id, opts);
+    const fence: ClaimFence = { id: claim.id, token: claim.token };
+    res.locals[FENCE] = fence;
+    captureResponse(res, fence, opts);
     next();
   };
 }
@@ -117,7 +145,12 @@ export function releaseKeyAfter(res: Response, settled: Promise<unknown>): void 
   res.locals[SETTLE_FIRST] = settled;
 }
 
-function captureResponse(res: Response, claimId: number, opts: IdempotencyOptions): void {
+const locationOf = (res: Response): string | null => {
+  const location = res.get('Location');
+  return typeof location === 'string' ? location : null;
+};
+
+function captureResponse(res: Response, fence: ClaimFence, opts: IdempotencyOptions): void {
   const send = res.send.bind(res);
   let captured = false;
   res.send = ((body?: unknown) => {
@@ -127,8 +160,16 @@ function captureResponse(res: Response, claimId: number, opts: IdempotencyOption
     const type = String(res.get('Content-Type') ?? 'application/json');
     const text = bodyText(body);
     const what = status >= 500 ? 'release an Idempotency-Key' : 'store an idempotent response';
-    const store = () =>
-      status >= 500 ? opts.store.release(claimId) : opts.store.complete(claimId, status, type, text);
+    const store = async () => {
+      const mine =
+        status >= 500
+          ? await opts.store.release(fence)
+          : await opts.store.complete(fence, { status, type, location: locationOf(res), body: text });
+      // Taken over after the lock time by a retry (whose answer is the one kept), or, for a 5xx, already answered by
+      // a booking that committed before this request failed (that answer stays for the retry to replay).
+      if (!mine)
+        opts.logger.warn('Idempotency-Key claim not ours to settle; this answer is not stored', { status });
+    };
     const settleFirst = res.locals[SETTLE_FIRST] as Promise<unknown> | undefined;
     if (settleFirst) {
       void settleFirst.then(() => retryInBackground(what, store, opts.logger));

@@ -1,9 +1,16 @@
 import { Router } from 'express';
 import { requireIdentity, validate, type Logger } from '@skyway/common';
+import type { BookingView } from '../domain/booking';
 import type { BookingService } from '../domain/bookings';
 import { PaymentInterrupted, type PaymentService } from '../domain/payments';
 import type { IdempotencyStore } from '../db/idempotency-store';
-import { IDEMPOTENCY_HEADER, idempotency, releaseKeyAfter } from './idempotency';
+import {
+  claimFenceOf,
+  IDEMPOTENCY_HEADER,
+  idempotency,
+  parseIdempotencyKey,
+  releaseKeyAfter,
+} from './idempotency';
 import { bookingCreate, idParams, pageQuery, paymentCreate } from './schemas';
 
 export interface RouteDeps {
@@ -12,6 +19,8 @@ export interface RouteDeps {
   idempotencyStore: IdempotencyStore;
   logger: Logger;
 }
+
+const bookingLocation = (id: number) => `/api/v1/bookings/${id}`;
 
 /** /api/v1/bookings and /api/v1/payments. Identity comes only from the gateway's X-User-* headers. */
 export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: RouteDeps): Router {
@@ -23,7 +32,16 @@ export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: 
     async (req, res) => {
       const who = requireIdentity(req);
       const input = validate(bookingCreate, req.body, 'body');
-      res.status(201).json(await bookings.create(who, input));
+      const fence = claimFenceOf(res);
+      // With an Idempotency-Key the answer is stored in the booking's own transaction, exactly as sent here.
+      const answer = (view: BookingView) => ({
+        status: 201,
+        type: 'application/json; charset=utf-8',
+        location: bookingLocation(view.id),
+        body: JSON.stringify(view),
+      });
+      const view = await bookings.create(who, input, fence && { fence, answer });
+      res.status(201).location(bookingLocation(view.id)).json(view);
     },
   );
 
@@ -52,7 +70,13 @@ export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: 
       const who = requireIdentity(req);
       const input = validate(paymentCreate, req.body, 'body');
       try {
-        res.status(201).json(await payments.pay(who, req.get(IDEMPOTENCY_HEADER) as string, input));
+        const payment = await payments.pay(
+          who,
+          parseIdempotencyKey(req.get(IDEMPOTENCY_HEADER) ?? '') ?? '',
+          input,
+        );
+        // No payment resource of its own: its effect is the booking it paid.
+        res.status(201).location(bookingLocation(payment.bookingId)).json(payment);
       } catch (err) {
         if (err instanceof PaymentInterrupted) releaseKeyAfter(res, err.settled);
         throw err;

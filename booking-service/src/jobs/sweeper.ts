@@ -12,6 +12,12 @@ export interface SweeperDeps {
   batchSize: number;
   paymentTimeoutSeconds: number;
   releaseRetrySeconds: number;
+  /**
+   * Longer than any booking saga can still be running (every seat-hold attempt timed out, plus slack). A booking
+   * still HOLDING after that lost its saga (the process died, or its database refused the compensation): it is
+   * given up and whatever it may hold is released.
+   */
+  staleHoldMs: number;
   onEvents: () => void;
   now?: () => Date;
 }
@@ -45,6 +51,11 @@ export class Sweeper {
   async runOnce(): Promise<SweepResult> {
     const result: SweepResult = { expired: [], released: [] };
     for (;;) {
+      const batch = await this.giveUpStaleHolds();
+      if (batch.length === 0) break;
+      result.released.push(...(await this.deps.releaser.releaseAll(batch)));
+    }
+    for (;;) {
       const batch = await this.expireBatch();
       if (batch.length === 0) break;
       result.expired.push(...batch.map((b) => b.id));
@@ -75,6 +86,16 @@ export class Sweeper {
    */
   async tick(): Promise<number[]> {
     const expired: Array<{ id: number; flightId: number; needsRelease: boolean }> = [];
+    const givenUp: Array<{ id: number; flightId: number }> = [];
+    for (;;) {
+      const batch = await this.giveUpStaleHolds();
+      if (batch.length === 0) break;
+      givenUp.push(...batch);
+    }
+    if (givenUp.length) {
+      this.deps.logger.warn('sweeper gave up bookings whose saga was lost', { bookings: givenUp.length });
+      this.inBackground(() => this.deps.releaser.releaseAll(givenUp));
+    }
     for (;;) {
       const batch = await this.expireBatch();
       if (batch.length === 0) break;
@@ -113,6 +134,34 @@ export class Sweeper {
     return new Date(now.getTime() + this.deps.releaseRetrySeconds * 1000);
   }
 
+  /**
+   * Bookings still HOLDING long after any saga could be running: CANCELLED/RESERVATION_FAILED (hidden, no event:
+   * they were never published) and RELEASING under a lease, whatever a lost hold attempt may have taken.
+   */
+  private async giveUpStaleHolds(): Promise<Array<{ id: number; flightId: number }>> {
+    const { sequelize, batchSize } = this.deps;
+    const now = this.now();
+    const before = new Date(now.getTime() - this.deps.staleHoldMs);
+    return inTransaction(sequelize, async (transaction) => {
+      const rows = await sequelize.query<{ id: number; flightId: number }>(
+        `SELECT id, flight_id AS flightId FROM bookings
+          WHERE seats_state = 'HOLDING' AND status = 'INITIATED' AND created_at <= :before
+          ORDER BY id
+          LIMIT :limit
+          FOR UPDATE SKIP LOCKED`,
+        { replacements: { before: sqlTime(before), limit: batchSize }, type: QueryTypes.SELECT, transaction },
+      );
+      if (rows.length === 0) return [];
+      await sequelize.query(
+        `UPDATE bookings SET status = 'CANCELLED', cancel_reason = 'RESERVATION_FAILED', seats_state = 'RELEASING',
+                release_lease_until = :lease
+          WHERE id IN (:ids)`,
+        { replacements: { lease: sqlTime(this.leaseUntil(now)), ids: rows.map((r) => r.id) }, transaction },
+      );
+      return rows.map((r) => ({ id: Number(r.id), flightId: Number(r.flightId) }));
+    });
+  }
+
   private async expireBatch(): Promise<Array<{ id: number; flightId: number; needsRelease: boolean }>> {
     const { sequelize, models, batchSize, paymentTimeoutSeconds } = this.deps;
     const now = this.now();
@@ -124,7 +173,8 @@ export class Sweeper {
       const claim = (status: 'INITIATED' | 'PENDING', limit: number) =>
         sequelize.query<{ id: number }>(
           `SELECT id FROM bookings
-            WHERE status = :status AND expires_at <= :now${status === 'PENDING' ? ' AND updated_at <= :abandoned' : ''}
+            WHERE status = :status AND expires_at <= :now
+              ${status === 'PENDING' ? 'AND updated_at <= :abandoned' : "AND seats_state <> 'HOLDING'"}
             ORDER BY expires_at, id
             LIMIT :limit
             FOR UPDATE SKIP LOCKED`,
