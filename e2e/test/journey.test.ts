@@ -1,3 +1,4 @@
+import { GATEWAY_OPENAPI, OpenApiResponseValidator } from './support/openapi-validator';
 import { ADMIN, call, eventually, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -8,8 +9,21 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const gw = (method: string, path: string, opts: Parameters<typeof call>[3] = {}) =>
-  call(stack.gateway, method, path, opts);
+/** Every response of the journey, checked against the gateway's OpenAPI document (see the last test). */
+const openapi = OpenApiResponseValidator.fromFile(GATEWAY_OPENAPI, { unmatchedPaths: 'not-found-problem' });
+
+const gw = async (method: string, path: string, opts: Parameters<typeof call>[3] = {}) => {
+  const res = await call(stack.gateway, method, path, opts);
+  // `call` hands back JSON parsed, anything else as the text it got.
+  openapi.record({
+    method,
+    url: path,
+    status: res.status,
+    headers: res.headers,
+    ...(typeof res.body === 'string' || res.body === undefined ? { body: res.body } : { json: res.body }),
+  });
+  return res;
+};
 
 async function newUser(tag: string): Promise<{ id: number; email: string; token: string }> {
   const email = `${tag}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}@example.com`;
@@ -234,5 +248,14 @@ describe('a customer’s journey through the gateway', () => {
       (await gw('GET', `/internal/v1/notifications?bookingId=${booking.body.id}`, { headers: forged }))
         .status,
     ).toBe(404);
+  });
+});
+
+describe('the gateway’s OpenAPI document', () => {
+  // Runs last (jest keeps a file's order): every response the tests above received, whatever they asserted.
+  test('describes every response of the journey: path, method, status, headers, content type, body', () => {
+    console.log(openapi.report());
+    expect(openapi.checked).toBeGreaterThan(100);
+    expect(openapi.problems()).toEqual([]);
   });
 });

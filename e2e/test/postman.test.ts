@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { GATEWAY_OPENAPI, OpenApiResponseValidator } from './support/openapi-validator';
 import { ADMIN, startStack, type Stack } from './support/stack';
 
 /** The part of newman's run summary this test reads (newman ships no type definitions). */
@@ -19,8 +20,20 @@ interface NewmanSummary {
     timings: { started: number; completed: number };
   };
 }
+/** One HTTP exchange as newman's `request` event reports it (postman-collection Request and Response). */
+interface NewmanExchange {
+  request: { method: string; url: { toString(): string } };
+  response?: {
+    code: number;
+    headers: { all(): Array<{ key: string; value: string }> };
+    stream?: Buffer;
+  };
+}
+interface NewmanRun {
+  on(event: 'request', listener: (err: Error | null, exchange: NewmanExchange) => void): NewmanRun;
+}
 interface Newman {
-  run(options: Record<string, unknown>, done: (err: Error | null, summary: NewmanSummary) => void): void;
+  run(options: Record<string, unknown>, done: (err: Error | null, summary: NewmanSummary) => void): NewmanRun;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- newman is CommonJS without types
 const newman = require('newman') as Newman;
@@ -56,25 +69,40 @@ test('the Postman collection passes through the gateway of the whole stack', asy
   const values = environmentFile.values.map((v) => ({ ...v, value: overrides[v.key] ?? v.value }));
   expect(values.map((v) => v.key).sort()).toEqual(Object.keys(overrides).sort());
 
+  // Every response of the run (pm.sendRequest ones too) is checked against the gateway's OpenAPI document.
+  const openapi = OpenApiResponseValidator.fromFile(GATEWAY_OPENAPI, { unmatchedPaths: 'not-found-problem' });
   const summary = await new Promise<NewmanSummary>((resolve, reject) =>
-    newman.run(
-      {
-        collection,
-        environment: { values },
-        reporters: [],
-        // A hung run fails here instead of at jest's timeout (a run takes 15-30 s on a busy 2-core machine).
-        timeout: 55_000,
-        timeoutRequest: 15_000,
-        timeoutScript: 5_000,
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
-    ),
+    newman
+      .run(
+        {
+          collection,
+          environment: { values },
+          reporters: [],
+          // A hung run fails here instead of at jest's timeout (a run takes 15-30 s on a busy 2-core machine).
+          timeout: 55_000,
+          timeoutRequest: 15_000,
+          timeoutScript: 5_000,
+        },
+        (err, result) => (err ? reject(err) : resolve(result)),
+      )
+      .on('request', (err, exchange) => {
+        if (err || !exchange?.response) return; // counted by stats.requests.failed below
+        const { request, response } = exchange;
+        openapi.record({
+          method: request.method,
+          url: request.url.toString(),
+          status: response.code,
+          headers: response.headers.all().map((h): [string, string] => [h.key, h.value]),
+          body: response.stream ?? '',
+        });
+      }),
   );
   const { stats, failures, executions, timings } = summary.run;
   console.log(
     `newman: ${executions.length} requests, ${stats.assertions.total} assertions, ` +
       `${stats.assertions.failed} failed, ${timings.completed - timings.started} ms`,
   );
+  console.log(openapi.report());
 
   const responses = new Map(executions.map((e) => [e.item.id, e.response]));
   const described = failures.map((f) => {
@@ -91,4 +119,7 @@ test('the Postman collection passes through the gateway of the whole stack', asy
   // with pm.sendRequest are recorded under the calling item too, so count distinct items.
   expect(new Set(executions.map((e) => e.item.id)).size).toBe(countRequests(collection.item));
   expect(stats.assertions.total).toBeGreaterThan(3 * executions.length);
+
+  expect(openapi.checked).toBeGreaterThanOrEqual(executions.length);
+  expect(openapi.problems()).toEqual([]);
 }, 90_000);
