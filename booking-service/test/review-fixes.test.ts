@@ -10,6 +10,7 @@ import {
   createFlight,
   eventually,
   expectProblem,
+  gate,
   heldByBooking,
   pay,
   seatLedger,
@@ -28,14 +29,6 @@ afterAll(async () => {
 });
 
 const LIVE = "status IN ('INITIATED', 'PENDING', 'BOOKED')";
-
-function gate() {
-  let open!: () => void;
-  let reached!: () => void;
-  const until = new Promise<void>((r) => (open = r));
-  const wasReached = new Promise<void>((r) => (reached = r));
-  return { until, open, reached, wasReached };
-}
 
 describe('one Idempotency-Key, one execution', () => {
   test('a request that stalls past its claim lock and wakes after a retry took over makes no second booking', async () => {

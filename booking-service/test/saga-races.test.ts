@@ -3,6 +3,7 @@ import {
   bookingRows,
   createFlight,
   eventually,
+  gate,
   heldByBooking,
   pay,
   seatLedger,
@@ -41,14 +42,6 @@ async function expectEveryLiveBookingHoldsItsSeats(flightId: number) {
   const owners = await bookingRows(stack, "flight_id = ? AND (seats_state <> 'RELEASED')", [flightId]);
   const ownerIds = new Set(owners.map((b) => b.id));
   for (const bookingId of held.keys()) expect(ownerIds.has(bookingId)).toBe(true);
-}
-
-function gate() {
-  let open!: () => void;
-  let reached!: () => void;
-  const until = new Promise<void>((r) => (open = r));
-  const wasReached = new Promise<void>((r) => (reached = r));
-  return { until, open, reached, wasReached };
 }
 
 async function holdingBooking(flightId: number) {

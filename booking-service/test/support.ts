@@ -124,6 +124,18 @@ export class TcpProxy {
   }
 }
 
+/**
+ * A gate for TcpProxy.pauseNextHold: `until`/`reached` go to the proxy, `open()` lets the hold go on, and
+ * `wasReached` resolves once the hold got to the pause.
+ */
+export function gate() {
+  let open!: () => void;
+  let reached!: () => void;
+  const until = new Promise<void>((r) => (open = r));
+  const wasReached = new Promise<void>((r) => (reached = r));
+  return { until, open, reached, wasReached };
+}
+
 export interface StackOptions {
   bookingEnv?: NodeJS.ProcessEnv;
   bookingOptions?: BookingServiceOptions;
