@@ -12,6 +12,7 @@ import {
   type Logger,
 } from '@skyway/common';
 import type { NotificationConfig } from './config';
+import type { NotificationsStore } from './db/notifications-store';
 import { notificationRoutes } from './http/routes';
 
 /** tsc does not copy the YAML into dist/, so the compiled service reads it from src/. */
@@ -24,6 +25,7 @@ export interface AppDeps {
   config: Pick<NotificationConfig, 'INTERNAL_TOKEN'>;
   logger: Logger;
   sequelize: Sequelize;
+  store: NotificationsStore;
   /** True while connected to the broker and consuming. */
   brokerReady: () => boolean;
 }
@@ -44,7 +46,7 @@ export function buildApp(deps: AppDeps): express.Express {
   app.use(apiDocsRoutes(OPENAPI_PATH));
   app.use(requireInternalToken(deps.config.INTERNAL_TOKEN));
   app.use(express.json({ limit: '100kb' }));
-  app.use(notificationRoutes(deps.sequelize));
+  app.use(notificationRoutes({ store: deps.store }));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

@@ -10,15 +10,15 @@ import {
 } from '@skyway/common';
 import { buildApp } from './app';
 import { loadConfig, type NotificationConfig } from './config';
-import { retryDelayMs, retryDelaySchedule } from './domain/bookings';
+import type { NotifierDeps } from './app/deps';
+import { createMailer, mailDomain } from './clients/mailer';
+import { NotificationsStore } from './db/notifications-store';
+import { retryDelayMs, retryDelaySchedule } from './domain/delivery';
 import { bookingEventHandler, parseBookingEvent } from './events/booking-events';
 import { EventConsumer } from './events/consumer';
 import { amqpNames, type AmqpNames } from './events/topology';
-import { sendDueReminders } from './jobs/reminders';
-import { retryFailedSends } from './jobs/retry-failed';
-import { scheduleJob } from './jobs/scheduler';
-import { createMailer, mailDomain } from './mail/mailer';
-import type { NotifierDeps } from './notifier';
+import { scheduleReminders } from './jobs/reminders';
+import { scheduleFailedRetry } from './jobs/retry-failed';
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
 
@@ -54,7 +54,7 @@ export async function startNotificationService(
   const deps: NotifierDeps = {
     config,
     logger,
-    sequelize,
+    store: new NotificationsStore(sequelize),
     mailer,
     mailDomain: mailDomain(config.MAIL_FROM),
     retryDelayMs: (n) => retryDelayMs(n, config.RETRY_BASE_DELAY_MS, config.RETRY_MAX_DELAY_MS),
@@ -71,20 +71,16 @@ export async function startNotificationService(
     logger,
   });
   await consumer.start();
-  const retryJob = scheduleJob(
-    'failed-email retry',
-    config.FAILED_RETRY_CRON,
-    () => retryFailedSends(deps),
-    logger,
-  );
-  const reminderJob = scheduleJob(
-    'departure reminders',
-    config.REMINDER_CRON,
-    () => sendDueReminders(deps),
-    logger,
-  );
+  const retryJob = scheduleFailedRetry(deps);
+  const reminderJob = scheduleReminders(deps);
 
-  const app = buildApp({ config, logger, sequelize, brokerReady: () => consumer.isReady() });
+  const app = buildApp({
+    config,
+    logger,
+    sequelize,
+    store: deps.store,
+    brokerReady: () => consumer.isReady(),
+  });
   let server;
   try {
     server = await listen(app, config.NOTIFICATION_SERVICE_PORT, config);

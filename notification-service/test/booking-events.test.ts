@@ -9,7 +9,8 @@ import { loadConfig } from '../src/config';
 import { createLogger, createSequelize } from '@skyway/common';
 import { testDbServer } from '@skyway/common/testing';
 import { bookingEventHandler, parseBookingEvent } from '../src/events/booking-events';
-import { createMailer } from '../src/mail/mailer';
+import { createMailer } from '../src/clients/mailer';
+import { NotificationsStore } from '../src/db/notifications-store';
 
 const world = new TestWorld();
 const sink = new SmtpSink();
@@ -267,7 +268,7 @@ async function runHandlerOnce(content: Buffer): Promise<void> {
     const handle = bookingEventHandler({
       config,
       logger,
-      sequelize,
+      store: new NotificationsStore(sequelize),
       mailer,
       mailDomain: 'skyway.local',
       retryDelayMs: () => 100,

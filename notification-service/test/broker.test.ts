@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createLogger } from '@skyway/common';
-import { retryDelayMs, retryDelaySchedule } from '../src/domain/bookings';
+import { retryDelayMs, retryDelaySchedule } from '../src/domain/delivery';
 import { DependencyDownError, EventConsumer, type DeliveryContext } from '../src/events/consumer';
 import { amqpNames, type AmqpNames } from '../src/events/topology';
 import { FaultProxy } from '../../e2e/test/support/fault-proxy';

@@ -1,11 +1,6 @@
 import fc from 'fast-check';
-import {
-  applyEvent,
-  emailKindFor,
-  isDueReminder,
-  retryDelayMs,
-  retryDelaySchedule,
-} from '../src/domain/bookings';
+import { applyEvent, emailKindFor, isDueReminder } from '../src/domain/bookings';
+import { retryDelayMs, retryDelaySchedule } from '../src/domain/delivery';
 import { composeEmail, formatMoney } from '../src/domain/emails';
 import { loadConfig } from '../src/config';
 import { bookingEvent, HOUR } from './helpers/events';

@@ -1,5 +1,6 @@
 import type { BookingEvent } from '@skyway/common';
-import type { NotificationKind } from './emails';
+import { composeEmail, type NotificationKind } from './emails';
+import type { NewNotification } from './notifications';
 
 /** What notification-service remembers about a booking (from its events), for reminders and cancellations. */
 export interface BookingRecord {
@@ -82,14 +83,46 @@ export function isDueReminder(
   return b.status === BOOKED && t > now.getTime() && t <= now.getTime() + leadMs;
 }
 
-/** Delay before delivery attempt `failedAttempt + 1`: doubles from `baseMs`, capped at `maxMs`. */
-export function retryDelayMs(failedAttempt: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, failedAttempt - 1));
+/** The booking as it stands after an event, and the email that event calls for (none: `null`). */
+export interface EventDecision {
+  booking: BookingRecord;
+  email: NewNotification | null;
 }
 
-/** Distinct retry delays used when a message may be tried `maxAttempts` times (one per retry queue). */
-export function retryDelaySchedule(maxAttempts: number, baseMs: number, maxMs: number): number[] {
-  const delays: number[] = [];
-  for (let n = 1; n < maxAttempts; n++) delays.push(retryDelayMs(n, baseMs, maxMs));
-  return [...new Set(delays)];
+/** Pure: what handling `event` changes, given what we knew about its booking before (`prev`). */
+export function decideOnEvent(
+  prev: BookingRecord | undefined,
+  event: BookingEvent,
+  currency: string,
+): EventDecision {
+  const booking = applyEvent(prev, event);
+  const kind = emailKindFor(event, prev);
+  if (!kind) return { booking, email: null };
+  return {
+    booking,
+    email: {
+      eventId: event.eventId,
+      bookingId: event.data.bookingId,
+      kind,
+      recipient: event.data.userEmail,
+      email: composeEmail(kind, event.data, currency),
+    },
+  };
+}
+
+/** The reminder a booking is due now, or `null` when it is not due (not BOOKED, departed, or later). */
+export function reminderFor(
+  booking: BookingRecord,
+  now: Date,
+  leadMs: number,
+  currency: string,
+): NewNotification | null {
+  if (!isDueReminder(booking, now, leadMs)) return null;
+  return {
+    eventId: null,
+    bookingId: booking.bookingId,
+    kind: 'reminder',
+    recipient: booking.userEmail,
+    email: composeEmail('reminder', booking, currency),
+  };
 }

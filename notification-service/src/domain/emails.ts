@@ -68,3 +68,7 @@ export function composeEmail(kind: NotificationKind, b: BookingFacts, currency: 
       };
   }
 }
+
+/** Deterministic per booking and kind, so a rare duplicate is recognisable (and folded by many mail clients). */
+export const messageIdFor = (bookingId: number, kind: NotificationKind, mailDomain: string): string =>
+  `<skyway.booking-${bookingId}.${kind}@${mailDomain}>`;

@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { bookingEventDataSchema, bookingEventSchema, type BookingEvent } from '@skyway/common';
-import { recordEvent } from '../db/repository';
-import { composeEmail } from '../domain/emails';
-import { deliver } from '../mail/deliver';
+import type { NotifierDeps } from '../app/deps';
+import { DatabaseUnavailableError, handleBookingEvent, type EventHandled } from '../app/handle-booking-event';
 import { DependencyDownError, InvalidMessageError, type DeliveryContext } from './consumer';
-import { failurePlanForJob, isDatabaseDown, type NotifierDeps } from '../notifier';
 
 /** The contract's event, with the limits our tables and the mail transport need (else: DLQ at once). */
 export const incomingEventSchema = bookingEventSchema.extend({
@@ -36,42 +34,18 @@ export function parseBookingEvent(content: Buffer): BookingEvent {
 }
 
 /**
- * Handles one booking event: records the booking and the notification it calls for (deduplicated by eventId
- * in the same transaction), then sends it if this delivery won the claim. A send that fails before the last
- * attempt throws, so the message comes back later; on the last attempt the row becomes FAILED and the
- * message is acked: from then on the FAILED-retry job owns the email.
+ * The consumer's handler: runs the use case for one delivery and turns its outcome into the consumer's terms
+ * (resolve = ack; throw = retry, or the DLQ after the last attempt; DependencyDownError = retry, not counted).
  */
 export function bookingEventHandler(deps: NotifierDeps) {
-  const { config, logger } = deps;
   return async (event: BookingEvent, ctx: DeliveryContext): Promise<void> => {
+    let handled: EventHandled;
     try {
-      const recorded = await recordEvent(
-        deps.sequelize,
-        event,
-        (kind, data) => composeEmail(kind, data, config.CURRENCY),
-        config.SEND_LEASE_MS,
-      );
-      if (recorded.outcome !== 'send') {
-        logger.debug('no email to send for this delivery', {
-          eventId: event.eventId,
-          type: event.type,
-          outcome: recorded.outcome,
-          redelivered: ctx.redelivered,
-        });
-        return;
-      }
-      const last = ctx.attempt >= ctx.maxAttempts;
-      const result = await deliver(deps, recorded.notification, (n) => {
-        if (last) return failurePlanForJob(config, n);
-        // The message retry comes back after its delay; the retry job only steps in if it never does.
-        const retryAt = Date.now() + deps.retryDelayMs(ctx.attempt) + config.SEND_LEASE_MS;
-        return { status: 'PENDING', nextAttemptAt: new Date(retryAt) };
-      });
-      if (!result.sent && !last) throw new Error(`email not sent: ${result.error}`);
+      handled = await handleBookingEvent(deps, event, ctx);
     } catch (err) {
-      if (isDatabaseDown(err))
-        throw new DependencyDownError(`database unavailable: ${(err as Error).message}`);
+      if (err instanceof DatabaseUnavailableError) throw new DependencyDownError(err.message);
       throw err;
     }
+    if (handled.outcome === 'retry') throw new Error(`email not sent: ${handled.error}`);
   };
 }

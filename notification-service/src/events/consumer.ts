@@ -6,6 +6,7 @@ import {
   type RecoveringChannelModel,
 } from 'amqplib';
 import type { Logger } from '@skyway/common';
+import { nextStepAfter, type DeliveryFailure } from '../domain/delivery';
 import { assertTopology, type AmqpNames } from './topology';
 
 /** The message cannot be understood (not JSON, wrong shape): retrying cannot help, it goes to the DLQ at once. */
@@ -138,7 +139,7 @@ export class EventConsumer<T> {
   }
 
   private async process(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
-    const { logger, maxAttempts } = this.opts;
+    const { maxAttempts } = this.opts;
     const attempt = attemptOf(msg);
     const routingKey = msg.properties.headers?.['x-original-routing-key'] ?? msg.fields.routingKey;
     const meta = { messageId: msg.properties.messageId, routingKey, attempt };
@@ -146,13 +147,7 @@ export class EventConsumer<T> {
     try {
       message = this.opts.parse(msg.content);
     } catch (err) {
-      const reason = `invalid message: ${(err as Error).message}`;
-      logger.warn('message dead-lettered', { ...meta, reason });
-      await this.republish(ch, this.opts.names.dlq, msg, attempt, {
-        [DLQ_REASON_HEADER]: reason.slice(0, 1000),
-      });
-      ch.ack(msg);
-      return;
+      return this.afterFailure(ch, msg, meta, { kind: 'invalid', reason: (err as Error).message });
     }
     try {
       await this.opts.handle(message, { attempt, maxAttempts, redelivered: msg.fields.redelivered });
@@ -161,23 +156,41 @@ export class EventConsumer<T> {
     } catch (err) {
       const error = (err as Error).message || String(err);
       const dependencyDown = err instanceof DependencyDownError;
-      if (!dependencyDown && attempt >= maxAttempts) {
-        logger.error('message dead-lettered after its last attempt', { ...meta, error });
-        await this.republish(ch, this.opts.names.dlq, msg, attempt, {
-          [DLQ_REASON_HEADER]: `failed ${attempt} times; last error: ${error}`.slice(0, 1000),
-        });
-        ch.ack(msg);
-        return;
-      }
-      const failed = Math.min(attempt, Math.max(1, maxAttempts - 1));
-      const delayMs = this.opts.retryDelayMs(failed);
-      const queue = this.opts.names.retryQueues.find((r) => r.delayMs === delayMs);
-      if (!queue) throw new Error(`no retry queue for a delay of ${delayMs} ms`);
-      const next = dependencyDown ? attempt : attempt + 1;
-      logger.warn('message will be retried', { ...meta, nextAttempt: next, delayMs, error });
-      await this.republish(ch, queue.name, msg, next, { 'x-last-error': error.slice(0, 1000) });
-      ch.ack(msg);
+      return this.afterFailure(ch, msg, meta, {
+        kind: 'failed',
+        attempt,
+        maxAttempts,
+        dependencyDown,
+        error,
+      });
     }
+  }
+
+  /** Re-publishes a failed message where the domain's decision sends it (DLQ or a retry queue), then acks it. */
+  private async afterFailure(
+    ch: ConfirmChannel,
+    msg: ConsumeMessage,
+    meta: { messageId: unknown; routingKey: unknown; attempt: number },
+    failure: DeliveryFailure,
+  ): Promise<void> {
+    const { logger } = this.opts;
+    const step = nextStepAfter(failure);
+    if (step.action === 'dead-letter') {
+      if (failure.kind === 'invalid') logger.warn('message dead-lettered', { ...meta, reason: step.reason });
+      else logger.error('message dead-lettered after its last attempt', { ...meta, error: failure.error });
+      await this.republish(ch, this.opts.names.dlq, msg, meta.attempt, {
+        [DLQ_REASON_HEADER]: step.reason.slice(0, 1000),
+      });
+      ch.ack(msg);
+      return;
+    }
+    const error = failure.kind === 'failed' ? failure.error : '';
+    const delayMs = this.opts.retryDelayMs(step.failedAttempt);
+    const queue = this.opts.names.retryQueues.find((r) => r.delayMs === delayMs);
+    if (!queue) throw new Error(`no retry queue for a delay of ${delayMs} ms`);
+    logger.warn('message will be retried', { ...meta, nextAttempt: step.nextAttempt, delayMs, error });
+    await this.republish(ch, queue.name, msg, step.nextAttempt, { 'x-last-error': error.slice(0, 1000) });
+    ch.ack(msg);
   }
 
   /** Publishes a copy to `queue` and waits for the broker's confirm, so the ack that follows never loses it. */

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Sequelize } from 'sequelize';
 import { validate } from '@skyway/common';
-import { listByBooking, type NotificationRow } from '../db/repository';
+import { listNotifications, type ListNotificationsDeps, type Notification } from '../app/list-notifications';
 
 const listQuery = z.object({
   bookingId: z
@@ -15,7 +14,7 @@ const listQuery = z.object({
 const iso = (t: Date | null) => (t ? new Date(t).toISOString() : null);
 
 /** The public shape of a notification (contract), plus bookingId, kind and createdAt. */
-export function notificationView(n: NotificationRow) {
+export function notificationView(n: Notification) {
   return {
     id: n.id,
     eventId: n.eventId,
@@ -30,11 +29,11 @@ export function notificationView(n: NotificationRow) {
   };
 }
 
-export function notificationRoutes(sequelize: Sequelize): Router {
+export function notificationRoutes(deps: ListNotificationsDeps): Router {
   const router = Router();
   router.get('/internal/v1/notifications', async (req, res) => {
     const { bookingId } = validate(listQuery, { bookingId: req.query.bookingId }, 'query');
-    const rows = await listByBooking(sequelize, bookingId);
+    const rows = await listNotifications(deps, bookingId);
     res.json({ data: rows.map(notificationView) });
   });
   return router;

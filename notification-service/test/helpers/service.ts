@@ -4,7 +4,7 @@ import { QueryTypes } from 'sequelize';
 import { createSequelize, DEV_INTERNAL_TOKEN, dropDatabase } from '@skyway/common';
 import { TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
 import { startNotificationService, type NotificationService } from '../../src/main';
-import type { NotificationRow } from '../../src/db/repository';
+import type { Notification } from '../../src/domain/notifications';
 import { AMQP_URL, TestBroker } from './amqp';
 
 /** One test file's world: its own database prefix and AMQP name prefix, services started on port 0. */
@@ -40,7 +40,7 @@ export class TestWorld {
   }
 
   /** Lists a booking's notifications through the service's internal API. */
-  async notifications(service: NotificationService, bookingId: number): Promise<NotificationRow[]> {
+  async notifications(service: NotificationService, bookingId: number): Promise<Notification[]> {
     const res = await request(service.url)
       .get(`/internal/v1/notifications?bookingId=${bookingId}`)
       .set('X-Internal-Token', DEV_INTERNAL_TOKEN)

@@ -1,10 +1,11 @@
-import type { Sequelize } from 'sequelize';
 import type { Logger } from '@skyway/common';
-import { markSendFailed, markSent, type FailurePlan, type NotificationRow } from '../db/repository';
-import type { Mailer } from './mailer';
+import type { Mailer } from '../clients/mailer';
+import type { NotificationsStore } from '../db/notifications-store';
+import { messageIdFor } from '../domain/emails';
+import type { FailurePlan, Notification } from '../domain/notifications';
 
 export interface DeliveryDeps {
-  sequelize: Sequelize;
+  store: Pick<NotificationsStore, 'markSent' | 'markSendFailed'>;
   mailer: Mailer;
   logger: Logger;
   mailDomain: string;
@@ -21,7 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function recordSent(deps: DeliveryDeps, id: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await markSent(deps.sequelize, id);
+      await deps.store.markSent(id);
       return;
     } catch (err) {
       if (attempt >= 6) throw err;
@@ -36,15 +37,15 @@ async function recordSent(deps: DeliveryDeps, id: number): Promise<void> {
  */
 export async function deliver(
   deps: DeliveryDeps,
-  n: NotificationRow,
-  onFailure: (n: NotificationRow) => FailurePlan,
+  n: Notification,
+  onFailure: (n: Notification) => FailurePlan,
 ): Promise<DeliveryResult> {
   try {
     await deps.mailer.send({
       to: n.recipient,
       subject: n.subject,
       text: n.body,
-      messageId: `<skyway.booking-${n.bookingId}.${n.kind}@${deps.mailDomain}>`,
+      messageId: messageIdFor(n.bookingId, n.kind, deps.mailDomain),
     });
   } catch (err) {
     const error = (err as Error).message || String(err);
@@ -57,7 +58,7 @@ export async function deliver(
       status: plan.status,
       error,
     });
-    await markSendFailed(deps.sequelize, n.id, plan, error);
+    await deps.store.markSendFailed(n.id, plan, error);
     return { sent: false, error };
   }
   await recordSent(deps, n.id);
