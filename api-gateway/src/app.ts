@@ -11,12 +11,14 @@ import {
   requestId,
   type Logger,
 } from '@skyway/common';
+import type { Accounts } from './app/accounts';
+import { readinessProbe } from './clients/service-readiness';
 import type { GatewayConfig } from './config';
-import { TokenService } from './domain/tokens';
-import type { UserDirectory } from './domain/users';
+import { databaseReady } from './db/users-store';
 import { authRoutes } from './http/auth';
 import { serviceHealthRoute } from './http/health';
 import { catalogAccess, confirmAdminClaim, readCaller, requireUser } from './http/identity';
+import { refusalsAsProblems } from './http/problems';
 import { limitProxiedBody, proxyTo, stripForgeableHeaders } from './http/proxy';
 import { clientKey, createLimiter, ipKey, type RedisCommander } from './http/rate-limit';
 
@@ -34,8 +36,6 @@ const HEALTH_TIMEOUT_MS = 2000;
 export type GatewayAppConfig = Pick<
   GatewayConfig,
   | 'INTERNAL_TOKEN'
-  | 'JWT_SECRET'
-  | 'JWT_EXPIRES_IN'
   | 'RATE_LIMIT_MAX'
   | 'RATE_LIMIT_WINDOW_MS'
   | 'SIGNIN_RATE_LIMIT_MAX'
@@ -54,7 +54,8 @@ export interface GatewayAppDeps {
   config: GatewayAppConfig;
   logger: Logger;
   sequelize: Sequelize;
-  users: UserDirectory;
+  /** The use cases (see main.ts for how they are put together). */
+  accounts: Accounts;
   /** A connected Redis client: the rate-limit counters then live there, shared by every replica. */
   redis?: RedisCommander;
 }
@@ -69,8 +70,7 @@ function forPaths(pattern: RegExp, ...handlers: RequestHandler[]): RequestHandle
   };
 }
 
-export function buildApp({ config, logger, sequelize, users, redis }: GatewayAppDeps): express.Express {
-  const tokens = new TokenService(config.JWT_SECRET, config.JWT_EXPIRES_IN);
+export function buildApp({ config, logger, sequelize, accounts, redis }: GatewayAppDeps): express.Express {
   const limiterBase = {
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     redis,
@@ -104,23 +104,22 @@ export function buildApp({ config, logger, sequelize, users, redis }: GatewayApp
   );
 
   // Health and docs come before the limiter: probes must never be throttled.
-  const readiness: Record<string, () => Promise<unknown>> = { database: () => sequelize.query('SELECT 1') };
+  const readiness: Record<string, () => Promise<unknown>> = { database: databaseReady(sequelize) };
   if (redis) readiness.redis = () => redis.sendCommand(['PING']);
   app.use(healthRoutes(readiness));
+  const healthTimeoutMs = Math.min(HEALTH_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS);
+  const probes = (urls: string[]) =>
+    urls.map((url) => readinessProbe(url, config.INTERNAL_TOKEN, healthTimeoutMs));
   app.use(
     serviceHealthRoute({
-      services: {
-        'flight-service': config.FLIGHT_SERVICE_URL,
-        'booking-service': config.BOOKING_SERVICE_URL,
-        'notification-service': config.NOTIFICATION_SERVICE_URL,
-      },
-      internalToken: config.INTERNAL_TOKEN,
-      timeoutMs: Math.min(HEALTH_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS),
+      'flight-service': probes(config.FLIGHT_SERVICE_URL),
+      'booking-service': probes(config.BOOKING_SERVICE_URL),
+      'notification-service': probes(config.NOTIFICATION_SERVICE_URL),
     }),
   );
   app.use(apiDocsRoutes(OPENAPI_PATH));
 
-  app.use(readCaller(tokens));
+  app.use(readCaller(accounts));
   app.use(createLimiter({ ...limiterBase, name: 'api', limit: config.RATE_LIMIT_MAX, keyOf: clientKey }));
 
   const signinLimiter = createLimiter({
@@ -135,10 +134,10 @@ export function buildApp({ config, logger, sequelize, users, redis }: GatewayApp
     limit: config.SIGNUP_RATE_LIMIT_MAX,
     keyOf: ipKey,
   });
-  app.use(authRoutes({ users, tokens, signinLimiter, signupLimiter }));
+  app.use(authRoutes({ accounts, signinLimiter, signupLimiter }));
 
   // A token that claims admin is checked against the stored role before the guards and X-User-Role use it.
-  const currentRole = confirmAdminClaim(users);
+  const currentRole = confirmAdminClaim(accounts);
 
   app.use(
     forPaths(
@@ -160,6 +159,7 @@ export function buildApp({ config, logger, sequelize, users, redis }: GatewayApp
   );
 
   app.use(notFoundHandler);
+  app.use(refusalsAsProblems);
   app.use(errorHandler(logger));
   return app;
 }

@@ -10,9 +10,12 @@ import {
   serveMain,
 } from '@skyway/common';
 import { buildApp } from './app';
+import { Accounts } from './app/accounts';
+import { DEFAULT_BCRYPT_BUDGET, PasswordHasher } from './clients/password-hasher';
+import { TokenSigner } from './clients/token-signer';
 import { DEV_ADMIN_PASSWORD, DEV_SECRETS, loadConfig } from './config';
-import { initModels } from './db/models';
-import { DEFAULT_BCRYPT_BUDGET, UserDirectory } from './domain/users';
+import { UsersStore } from './db/users-store';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from './domain/tokens';
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
 
@@ -54,11 +57,20 @@ export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Pro
   });
   let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
   try {
-    const users = new UserDirectory(initModels(sequelize).User, config.BCRYPT_ROUNDS, {
-      ...DEFAULT_BCRYPT_BUDGET,
-      hashMaxWaiting: config.SIGNUP_QUEUE_MAX,
+    const accounts = new Accounts({
+      users: new UsersStore(sequelize),
+      passwords: new PasswordHasher(config.BCRYPT_ROUNDS, {
+        ...DEFAULT_BCRYPT_BUDGET,
+        hashMaxWaiting: config.SIGNUP_QUEUE_MAX,
+      }),
+      tokens: new TokenSigner({
+        secret: config.JWT_SECRET,
+        lifetimeSeconds: config.JWT_EXPIRES_IN,
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+      }),
     });
-    const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    const admin = await accounts.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
     if (admin !== 'kept') logger.info(`admin user ${admin}`, { email: config.ADMIN_EMAIL });
     if (config.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD) {
       logger.warn(
@@ -66,7 +78,7 @@ export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Pro
       );
     }
     if (config.REDIS_URL) redis = await connectRedis(config.REDIS_URL, logger);
-    const app = buildApp({ config, logger, sequelize, users, redis });
+    const app = buildApp({ config, logger, sequelize, accounts, redis });
     const server = await listen(app, config.GATEWAY_PORT, config);
     const port = listeningPort(server);
     logger.info('api-gateway listening', { port, rateLimitStore: redis ? 'redis' : 'memory' });

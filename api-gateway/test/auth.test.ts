@@ -3,10 +3,9 @@ import jwt from 'jsonwebtoken';
 import bcrypt from 'bcrypt';
 import { Sequelize } from 'sequelize';
 import { createSequelize } from '@skyway/common';
-import { initModels } from '../src/db/models';
-import { UserDirectory } from '../src/domain/users';
 import { eventually, testDbServer } from '@skyway/common/testing';
 import {
+  accountsOn,
   ADMIN,
   bearer,
   dropGatewayDatabase,
@@ -148,7 +147,7 @@ describe('signup, signin, me', () => {
     const sequelize = createSequelize(testDbServer(), `${gateway.prefix}gateway`);
     const compare = jest.spyOn(bcrypt, 'compare');
     try {
-      const users = new UserDirectory(initModels(sequelize).User, 10);
+      const users = accountsOn(sequelize, 10);
       await users.signUp({ email: 'timing@example.com', password: 'password-1' });
       compare.mockClear();
       expect(await users.authenticate('nobody-at-all@example.com', 'password-1')).toBeUndefined();

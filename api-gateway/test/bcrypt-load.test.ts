@@ -4,12 +4,13 @@ import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { createLogger, createSequelize, errorHandler, requestId } from '@skyway/common';
 import { testDbServer } from '@skyway/common/testing';
-import { initModels } from '../src/db/models';
-import { Semaphore, SemaphoreFullError } from '../src/domain/semaphore';
-import { TokenService } from '../src/domain/tokens';
-import { UserDirectory } from '../src/domain/users';
+import { Accounts } from '../src/app/accounts';
+import type { PasswordHasher } from '../src/clients/password-hasher';
+import { Semaphore, SemaphoreFullError } from '../src/clients/semaphore';
+import type { TokenSigner } from '../src/clients/token-signer';
+import type { UsersStore } from '../src/db/users-store';
 import { authRoutes } from '../src/http/auth';
-import { dropGatewayDatabase, startTestGateway, type TestGateway } from './helpers';
+import { accountsOn, dropGatewayDatabase, startTestGateway, type TestGateway } from './helpers';
 
 /**
  * bcrypt runs on libuv's small thread pool (4 threads). Unbounded, a burst of sign-ups fills it and every
@@ -59,7 +60,7 @@ function track(name: 'hash' | 'compare'): { stats: Tracked; restore(): void } {
 describe('bcrypt under a sign-up burst', () => {
   it('hashes for sign-ups one at a time and compares for sign-ins in a budget of their own, never behind the hashes', async () => {
     const sequelize = createSequelize(testDbServer(), `${gateway.prefix}gateway`);
-    const users = new UserDirectory(initModels(sequelize).User, 10);
+    const users = accountsOn(sequelize, 10);
     try {
       await users.signUp({ email: 'budget-signin@example.com', password: 'password-1' });
       const hashes = track('hash');
@@ -173,16 +174,20 @@ describe('the sign-up waiting line', () => {
   });
 
   it('answers a sign-up that finds the line full with a 503 problem and Retry-After, not a 500', async () => {
-    const busy = {
-      signUp: () => Promise.reject(new SemaphoreFullError('too many tasks waiting')),
-    } as unknown as UserDirectory;
+    // Real use cases over a hasher whose line is full: the sign-up must fail before touching the store.
+    const busy = new Accounts({
+      users: {} as UsersStore,
+      passwords: {
+        hash: () => Promise.reject(new SemaphoreFullError('too many tasks waiting')),
+      } as unknown as PasswordHasher,
+      tokens: {} as TokenSigner,
+    });
     const pass: RequestHandler = (_req, _res, next) => next();
     const app = express();
     app.use(requestId);
     app.use(
       authRoutes({
-        users: busy,
-        tokens: new TokenService('a-test-secret-that-is-long-enough-0123', 60),
+        accounts: busy,
         signinLimiter: pass,
         signupLimiter: pass,
       }),

@@ -2,8 +2,13 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
+import type { Sequelize } from 'sequelize';
 import { dropDatabase, type RunningService } from '@skyway/common';
 import { TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
+import { Accounts } from '../src/app/accounts';
+import { PasswordHasher } from '../src/clients/password-hasher';
+import { TokenSigner } from '../src/clients/token-signer';
+import { UsersStore } from '../src/db/users-store';
 import { startApiGateway } from '../src/main';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/domain/tokens';
 
@@ -154,6 +159,20 @@ export function mintToken(
       audience: opts.audience ?? TOKEN_AUDIENCE,
     },
   );
+}
+
+/** The gateway's use cases on a database of its own, as main.ts puts them together (default bcrypt budgets). */
+export function accountsOn(sequelize: Sequelize, bcryptRounds: number): Accounts {
+  return new Accounts({
+    users: new UsersStore(sequelize),
+    passwords: new PasswordHasher(bcryptRounds),
+    tokens: new TokenSigner({
+      secret: TEST_JWT_SECRET,
+      lifetimeSeconds: 600,
+      issuer: TOKEN_ISSUER,
+      audience: TOKEN_AUDIENCE,
+    }),
+  });
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });

@@ -1,5 +1,3 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
-import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { Identity, Role } from '@skyway/common';
 
@@ -13,10 +11,18 @@ export interface IssuedToken {
   expiresIn: number;
 }
 
-/** Why a token was refused; the message is safe to show the client. */
-export class InvalidTokenError extends Error {
-  override name = 'InvalidTokenError';
+/** What a token says about its user: `sub` is the user id. */
+export interface TokenClaims {
+  sub: string;
+  role: Role;
+  email: string;
 }
+
+export const claimsFor = (user: { id: number; email: string; role: Role }): TokenClaims => ({
+  sub: String(user.id),
+  role: user.role,
+  email: user.email,
+});
 
 const claimsSchema = z.object({
   sub: z.string().regex(/^[1-9]\d{0,15}$/),
@@ -26,47 +32,9 @@ const claimsSchema = z.object({
   exp: z.number(),
 });
 
-/** Issues and verifies the gateway's HS256 access tokens. */
-export class TokenService {
-  /**
-   * A KeyObject made once: given the secret as a string, jsonwebtoken first tries to parse it as a PEM
-   * public key on every verify, and that failed parse was a fifth of the gateway's CPU per request.
-   */
-  private readonly secret: KeyObject;
-
-  constructor(
-    secret: string,
-    private readonly lifetimeSeconds: number,
-  ) {
-    this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
-  }
-
-  issue(user: { id: number; email: string; role: Role }): IssuedToken {
-    const token = jwt.sign({ role: user.role, email: user.email }, this.secret, {
-      algorithm: 'HS256',
-      expiresIn: this.lifetimeSeconds,
-      issuer: TOKEN_ISSUER,
-      audience: TOKEN_AUDIENCE,
-      subject: String(user.id),
-    });
-    return { token, tokenType: 'Bearer', expiresIn: this.lifetimeSeconds };
-  }
-
-  /** The identity a token proves, or InvalidTokenError. Only HS256 with our secret, issuer and audience. */
-  verify(token: string): Identity {
-    let payload: unknown;
-    try {
-      payload = jwt.verify(token, this.secret, {
-        algorithms: ['HS256'],
-        issuer: TOKEN_ISSUER,
-        audience: TOKEN_AUDIENCE,
-      });
-    } catch (err) {
-      if (err instanceof jwt.TokenExpiredError) throw new InvalidTokenError('The token has expired');
-      throw new InvalidTokenError('The token is invalid');
-    }
-    const claims = claimsSchema.safeParse(payload);
-    if (!claims.success) throw new InvalidTokenError('The token is invalid');
-    return { userId: Number(claims.data.sub), role: claims.data.role, email: claims.data.email };
-  }
+/** The identity a correctly signed payload proves, or undefined when its claims are not ours. */
+export function identityFromClaims(payload: unknown): Identity | undefined {
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) return undefined;
+  return { userId: Number(claims.data.sub), role: claims.data.role, email: claims.data.email };
 }

@@ -1,15 +1,13 @@
 import express, { Router, type RequestHandler } from 'express';
-import { notFound, serviceUnavailable, unauthorized, validate } from '@skyway/common';
-import { SemaphoreFullError } from '../domain/semaphore';
-import type { TokenService } from '../domain/tokens';
-import type { UserDirectory, UserView } from '../domain/users';
+import { validate } from '@skyway/common';
+import type { Accounts } from '../app/accounts';
 import { requireAdmin, signedIn } from './identity';
-import { roleBody, signInBody, signUpBody, userIdParam } from './schemas';
+import { refusalsAsProblems } from './problems';
 import { BODY_LIMIT_BYTES } from './proxy';
+import { roleBody, signInBody, signUpBody, userIdParam } from './schemas';
 
 export interface AuthRouteDeps {
-  users: UserDirectory;
-  tokens: TokenService;
+  accounts: Pick<Accounts, 'signUp' | 'signIn' | 'me' | 'confirmAdmin' | 'changeRole'>;
   /** The stricter per-IP limit on sign-in attempts. */
   signinLimiter: RequestHandler;
   /** The per-IP limit on sign-up attempts. */
@@ -22,47 +20,32 @@ export interface AuthRouteDeps {
  */
 export const OWN_ACCOUNT_PATH = '/api/v1/auth/me';
 
-/** Seconds a client is told to wait when too many sign-ups already wait for their password hash. */
-const SIGNUP_BUSY_RETRY_AFTER_S = 5;
-
 /** Identity routes. Only these parse JSON bodies: everything else streams through the proxy untouched. */
-export function authRoutes({ users, tokens, signinLimiter, signupLimiter }: AuthRouteDeps): Router {
+export function authRoutes({ accounts, signinLimiter, signupLimiter }: AuthRouteDeps): Router {
   const router = Router();
   router.use('/api/v1/auth', express.json({ limit: BODY_LIMIT_BYTES }));
 
   router.post('/api/v1/auth/signup', signupLimiter, async (req, res) => {
     const body = validate(signUpBody, req.body ?? {}, 'body');
-    let user: UserView;
-    try {
-      user = await users.signUp(body);
-    } catch (err) {
-      if (!(err instanceof SemaphoreFullError)) throw err;
-      res.set('Retry-After', String(SIGNUP_BUSY_RETRY_AFTER_S));
-      throw serviceUnavailable('Too many sign-ups at once; retry after the number of seconds in Retry-After');
-    }
+    const user = await accounts.signUp(body);
     res.status(201).location(OWN_ACCOUNT_PATH).json(user);
   });
 
   router.post('/api/v1/auth/signin', signinLimiter, async (req, res) => {
     const body = validate(signInBody, req.body ?? {}, 'body');
-    const user = await users.authenticate(body.email, body.password);
-    if (!user) throw unauthorized('The email or password is wrong');
-    res.json(tokens.issue(user));
+    res.json(await accounts.signIn(body.email, body.password));
   });
 
   router.get('/api/v1/auth/me', async (_req, res) => {
-    const user = await users.find(signedIn(res).userId);
-    if (!user) throw unauthorized('The account no longer exists');
-    res.json(user);
+    res.json(await accounts.me(signedIn(res).userId));
   });
 
-  router.patch('/api/v1/auth/users/:id/role', requireAdmin(users), async (req, res) => {
+  router.patch('/api/v1/auth/users/:id/role', requireAdmin(accounts), async (req, res) => {
     const { id } = validate(userIdParam, req.params, 'path');
     const { role } = validate(roleBody, req.body ?? {}, 'body');
-    const user = await users.changeRole(id, role);
-    if (!user) throw notFound(`User ${id} does not exist`);
-    res.json(user);
+    res.json(await accounts.changeRole(id, role));
   });
 
+  router.use(refusalsAsProblems);
   return router;
 }

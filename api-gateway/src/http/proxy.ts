@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import {
-  HttpProblem,
+  type HttpProblem,
   INTERNAL_TOKEN_HEADER,
   REQUEST_ID_HEADER,
   requestContext,
@@ -11,6 +11,7 @@ import {
   type Logger,
 } from '@skyway/common';
 import { callerOf } from './identity';
+import { problemFor } from './problems';
 
 /** Contract: bodies over 100 kB are refused, proxied ones included (the same limit as express.json('100kb')). */
 export const BODY_LIMIT_BYTES = 100 * 1024;
@@ -63,7 +64,7 @@ function abortExchange(req: IncomingMessage, res: ServerResponse, problem: HttpP
 export const limitProxiedBody: RequestHandler = (req, res, next) => {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > BODY_LIMIT_BYTES) {
-    throw new HttpProblem(413, 'The body is larger than the 100 kB limit');
+    throw problemFor({ code: 'body-too-large' });
   }
   if (declared !== undefined || req.headers['transfer-encoding'] === undefined) return next();
   // Paused first so that counting does not start the flow before http-proxy pipes the body on.
@@ -75,7 +76,7 @@ export const limitProxiedBody: RequestHandler = (req, res, next) => {
     req.off('data', count);
     req.unpipe();
     if (!res.headersSent) res.setHeader('Connection', 'close');
-    abortExchange(req, res, new HttpProblem(413, 'The body is larger than the 100 kB limit'));
+    abortExchange(req, res, problemFor({ code: 'body-too-large' }));
     // Discard the rest so the client can read the 413; the connection closes after it.
     req.resume();
   };
@@ -101,7 +102,7 @@ export interface UpstreamOptions {
 export function proxyTo(upstream: UpstreamOptions): RequestHandler {
   let next = 0;
   const pick = () => upstream.targets[next++ % upstream.targets.length];
-  const unavailable = () => new HttpProblem(502, `${upstream.name} is unavailable; try again shortly`);
+  const unavailable = () => problemFor({ code: 'upstream-unavailable', service: upstream.name });
 
   const events: Plugin<Request, Response> = (proxyServer) => {
     proxyServer.on('proxyReq', (proxyReq, _req, res) => {
@@ -165,7 +166,7 @@ export function proxyTo(upstream: UpstreamOptions): RequestHandler {
       abortExchange(
         req,
         res,
-        new HttpProblem(504, `${upstream.name} did not answer within ${upstream.timeoutMs} ms`),
+        problemFor({ code: 'upstream-timeout', service: upstream.name, timeoutMs: upstream.timeoutMs }),
       );
     }, upstream.timeoutMs);
     res.once('close', () => clearTimeout(exchange.timer));

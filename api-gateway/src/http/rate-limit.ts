@@ -1,8 +1,9 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { HttpProblem, sendProblem, type Logger } from '@skyway/common';
+import { sendProblem, type Logger } from '@skyway/common';
 import { callerOf } from './identity';
+import { problemFor } from './problems';
 
 /** The minimal Redis surface the limiter needs (a connected node-redis client provides it). */
 export interface RedisCommander {
@@ -67,11 +68,7 @@ export function createLimiter(opts: LimiterOptions): RequestHandler {
       error: (err, message) => warn(message ?? 'rate limiter error', err),
     },
     handler: (req, res) => {
-      sendProblem(
-        req,
-        res,
-        new HttpProblem(429, 'Too many requests; retry after the number of seconds in Retry-After'),
-      );
+      sendProblem(req, res, problemFor({ code: 'rate-limited' }));
     },
   });
 }

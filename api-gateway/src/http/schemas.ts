@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, passwordFitsHash } from '../domain/accounts';
 
 const email = z.string().trim().toLowerCase().max(254).pipe(z.email('must be an email address'));
 
@@ -6,9 +7,8 @@ export const signUpBody = z.object({
   email,
   password: z
     .string()
-    .min(8, 'must be at least 8 characters')
-    // bcrypt reads only the first 72 bytes; a longer password would be silently shortened.
-    .refine((p) => Buffer.byteLength(p) <= 72, 'must be at most 72 bytes'),
+    .min(PASSWORD_MIN_CHARS, `must be at least ${PASSWORD_MIN_CHARS} characters`)
+    .refine(passwordFitsHash, `must be at most ${PASSWORD_MAX_BYTES} bytes`),
   name: z.string().trim().min(1, 'must not be empty').max(100).optional(),
 });
 
