@@ -4,7 +4,6 @@ import type { Sequelize } from 'sequelize';
 import {
   adminForWrites,
   apiDocsRoutes,
-  badRequest,
   errorHandler,
   healthRoutes,
   notFoundHandler,
@@ -12,10 +11,13 @@ import {
   requireInternalToken,
   type Logger,
 } from '@skyway/common';
+import { useCases } from './app/index';
 import type { FlightConfig } from './config';
-import type { Flight, Models } from './db/models';
+import type { Models } from './db/models';
+import { openStores } from './db/stores';
 import { crudRoutes } from './http/catalog';
 import { flightRoutes } from './http/flights';
+import { refusalsAsProblems } from './http/problems';
 import { reservationRoutes } from './http/reservations';
 import {
   airplaneCreate,
@@ -36,69 +38,43 @@ export interface FlightAppDeps {
 export const OPENAPI_PATH = path.join(__dirname, '..', 'src', 'http', 'openapi.yaml');
 
 export function buildApp({ config, logger, sequelize, models }: FlightAppDeps): express.Express {
-  const { City, Airport, Airplane, Flight } = models;
+  const stores = openStores(sequelize, models);
+  const uses = useCases(stores);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestId);
-  app.use(healthRoutes({ database: () => sequelize.query('SELECT 1') }));
+  app.use(healthRoutes({ database: stores.ping }));
   app.use(apiDocsRoutes(OPENAPI_PATH));
   app.use(requireInternalToken(config.INTERNAL_TOKEN));
   app.use(express.json({ limit: '100kb' }));
 
-  app.use(reservationRoutes(sequelize));
+  app.use(reservationRoutes(uses.holds));
 
   app.use('/api/v1', adminForWrites);
   app.use(
-    crudRoutes({
-      path: '/api/v1/cities',
-      noun: 'City',
-      model: City,
-      create: cityCreate,
-      patch: cityPatch,
-      referencedBy: 'airports',
-    }),
+    crudRoutes({ path: '/api/v1/cities', resource: uses.cities, create: cityCreate, patch: cityPatch }),
   );
   app.use(
     crudRoutes({
       path: '/api/v1/airports',
-      noun: 'Airport',
-      model: Airport,
+      resource: uses.airports,
       create: airportCreate,
       patch: airportPatch,
-      referencedBy: 'flights',
-      check: async (next) => {
-        if (!(await City.findByPk(next.cityId))) {
-          throw badRequest('The body is invalid', [
-            { path: 'cityId', message: `city ${next.cityId} does not exist` },
-          ]);
-        }
-      },
     }),
   );
   app.use(
     crudRoutes({
       path: '/api/v1/airplanes',
-      noun: 'Airplane',
-      model: Airplane,
+      resource: uses.airplanes,
       create: airplaneCreate,
       patch: airplanePatch,
-      referencedBy: 'flights',
-      check: async (next, current) => {
-        if (!current) return;
-        const largest =
-          (await Flight.max<number, Flight>('totalSeats', { where: { airplaneId: current.id } })) ?? 0;
-        if (next.capacity < largest) {
-          throw badRequest('The body is invalid', [
-            { path: 'capacity', message: `a flight of this airplane already has ${largest} seats` },
-          ]);
-        }
-      },
     }),
   );
-  app.use(flightRoutes(sequelize, models));
+  app.use(flightRoutes(uses.flights));
 
   app.use(notFoundHandler);
+  app.use(refusalsAsProblems);
   app.use(errorHandler(logger));
   return app;
 }

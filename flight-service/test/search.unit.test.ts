@@ -4,13 +4,11 @@ import {
   countLikelyNeeded,
   isoUtc,
   pageStatement,
-  parseDay,
-  parsePriceRange,
-  parseSort,
-  parseTrips,
   totalFromPage,
-} from '../src/domain/search';
-import { flightRuleErrors, reservationRefusal } from '../src/domain/rules';
+} from '../src/db/flights-store';
+import { parseDay, parsePriceRange, parseSort, parseTrips } from '../src/domain/search';
+import { reservationRefusal } from '@skyway/common';
+import { flightRuleErrors } from '../src/domain/catalog';
 import { toFlightSearch } from '../src/http/flights';
 
 describe('search parameters → SQL', () => {

@@ -1,6 +1,6 @@
-import { sqlTime } from '@skyway/common';
+import { accept, refuse, type FieldIssue, type Outcome } from './refusals';
 
-/** Turns the search parameters of `GET /api/v1/flights` into a parameterised SQL query. Pure: no I/O. */
+/** The search parameters of `GET /api/v1/flights`, parsed and normalised. Pure: no I/O, no SQL (db/flights-store builds it). */
 
 export const SORT_FIELDS = ['price', 'departureTime', 'arrivalTime'] as const;
 export type SortField = (typeof SORT_FIELDS)[number];
@@ -21,14 +21,6 @@ export interface FlightSearch {
   sort: SortKey[];
   page: number;
   limit: number;
-}
-
-export interface SqlQuery {
-  where: string;
-  orderBy: string;
-  params: Array<string | number>;
-  limit: number;
-  offset: number;
 }
 
 export function parseTrips(trips: string): { from: string; to: string } | undefined {
@@ -67,131 +59,40 @@ export function parseDay(day: string): Date | undefined {
   return Number.isNaN(start.getTime()) || start.toISOString().slice(0, 10) !== day ? undefined : start;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** The last year a DATETIME holds (its range ends at 9999-12-31 23:59:59.999999). */
-const LAST_DATETIME_YEAR = 9999;
-
-/**
- * The half-open range `[from, before)` of DATETIME(3) literals (UTC) covering one UTC day. On the last day a
- * DATETIME holds there is no next day to bound it by (`sqlTime` of year 10000 is `+010000-01-01 00:00:00.`, which
- * MariaDB reads as garbage, so that day matched nothing): nothing stored lies past that day, so `before` is left
- * out. Throws on anything that is not a calendar day, rather than silently searching some other range.
- */
-export function dayRange(day: string): { from: string; before?: string } {
-  const start = parseDay(day);
-  if (!start) throw new RangeError(`not a calendar day: ${day}`);
-  const next = new Date(start.getTime() + DAY_MS);
-  return {
-    from: sqlTime(start),
-    before: next.getUTCFullYear() > LAST_DATETIME_YEAR ? undefined : sqlTime(next),
-  };
+/** The query string's values as the request schema typed them (each text parameter still raw). */
+export interface SearchParameters {
+  page: number;
+  limit: number;
+  travellers?: number;
+  trips?: string;
+  price?: string;
+  tripDate?: string;
+  sort?: string;
 }
 
-export function buildSearchQuery(s: FlightSearch): SqlQuery {
-  const conditions: string[] = [];
-  const params: Array<string | number> = [];
-  if (s.from) {
-    conditions.push('departureAirportCode = ?');
-    params.push(s.from);
+/** Normalises a search; every bad parameter is named in one refusal. */
+export function normaliseSearch(q: SearchParameters): Outcome<FlightSearch> {
+  const errors: FieldIssue[] = [];
+  const search: FlightSearch = { sort: [], page: q.page, limit: q.limit, travellers: q.travellers };
+  if (q.trips !== undefined) {
+    const trip = parseTrips(q.trips);
+    if (!trip) errors.push({ path: 'trips', message: 'must look like DEL-BOM' });
+    else Object.assign(search, trip);
   }
-  if (s.to) {
-    conditions.push('arrivalAirportCode = ?');
-    params.push(s.to);
+  if (q.price !== undefined) {
+    const range = parsePriceRange(q.price);
+    if (!range)
+      errors.push({ path: 'price', message: 'must look like 1000-5000, 1000- or -5000 (min ≤ max)' });
+    else Object.assign(search, { minPrice: range.min, maxPrice: range.max });
   }
-  if (s.minPrice !== undefined) {
-    conditions.push('price >= ?');
-    params.push(s.minPrice);
+  if (q.tripDate !== undefined) {
+    if (!parseDay(q.tripDate)) errors.push({ path: 'tripDate', message: 'must be a date YYYY-MM-DD' });
+    else search.tripDate = q.tripDate;
   }
-  if (s.maxPrice !== undefined) {
-    conditions.push('price <= ?');
-    params.push(s.maxPrice);
+  if (q.sort !== undefined) {
+    const sort = parseSort(q.sort);
+    if (typeof sort === 'string') errors.push({ path: 'sort', message: sort });
+    else search.sort = sort;
   }
-  if (s.travellers !== undefined) {
-    conditions.push('availableSeats >= ?');
-    params.push(s.travellers);
-  }
-  if (s.tripDate !== undefined) {
-    // A half-open range keeps the departureTime index usable (no function on the column). UTC DATETIME
-    // literals, so the bound does not depend on how a driver would format a Date.
-    const day = dayRange(s.tripDate);
-    conditions.push('departureTime >= ?');
-    params.push(day.from);
-    if (day.before !== undefined) {
-      conditions.push('departureTime < ?');
-      params.push(day.before);
-    }
-  }
-  const sort = s.sort.length ? s.sort : [{ field: 'departureTime', direction: 'ASC' } as SortKey];
-  // id last makes pages stable when sort values tie.
-  const orderBy = [...sort.map((k) => `${k.field} ${k.direction}`), 'id ASC'].join(', ');
-  return {
-    where: conditions.length ? conditions.join(' AND ') : '1=1',
-    orderBy,
-    params,
-    limit: s.limit,
-    offset: (s.page - 1) * s.limit,
-  };
+  return errors.length ? refuse({ code: 'invalid-query', errors }) : accept(search);
 }
-
-/**
- * The flight fields in contract order. The two times are read as their DATETIME(3) text (UTC), which
- * `isoUtc` turns into the same ISO string `Date#toISOString` gives, without parsing a Date per value.
- */
-const PAGE_COLUMNS =
-  'f.id, f.flightNumber, f.airplaneId, f.departureAirportCode, f.arrivalAirportCode, ' +
-  'CAST(f.departureTime AS CHAR) AS departureTimeUtc, CAST(f.arrivalTime AS CHAR) AS arrivalTimeUtc, ' +
-  'f.price, f.boardingGate, f.totalSeats, f.availableSeats';
-
-/**
- * Up to this offset a page is read straight from the table. Deeper pages use a deferred join: the inner query
- * skips the offset inside a covering index and only the page's rows are read. (For a first page the join
- * costs more than it saves.)
- */
-export const DEFERRED_JOIN_FROM_OFFSET = 100;
-
-export interface Statement {
-  sql: string;
-  values: Array<string | number>;
-}
-
-/** The page of flights, in the requested order (id breaks ties). */
-export function pageStatement(q: SqlQuery): Statement {
-  const values = [...q.params, q.limit, q.offset];
-  if (q.offset < DEFERRED_JOIN_FROM_OFFSET) {
-    return {
-      sql: `SELECT ${PAGE_COLUMNS} FROM flights f WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?`,
-      values,
-    };
-  }
-  return {
-    sql: `SELECT ${PAGE_COLUMNS} FROM flights f JOIN (SELECT id FROM flights WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?) page USING (id) ORDER BY ${q.orderBy}`,
-    values,
-  };
-}
-
-/** How many flights match the filters. */
-export function countStatement(q: SqlQuery): Statement {
-  return { sql: `SELECT COUNT(*) AS total FROM flights WHERE ${q.where}`, values: q.params };
-}
-
-/**
- * The exact total when the page alone proves it: a page with fewer rows than the limit is the last one, so the
- * total is the offset plus its rows — unless it is an empty page past the first, which may lie anywhere beyond
- * the end. Otherwise undefined: count.
- */
-export function totalFromPage(q: SqlQuery, rowsOnPage: number): number | undefined {
-  if (rowsOnPage < q.limit && (rowsOnPage > 0 || q.offset === 0)) return q.offset + rowsOnPage;
-  return undefined;
-}
-
-/**
- * Whether a search probably matches more flights than one page holds, so its count is worth sending with the
- * page instead of after it. A search for one day of one route usually fits on a page (a route has a handful of
- * flights a day), so it is counted only when its page turns out full. Only the cost depends on this guess.
- */
-export function countLikelyNeeded(s: FlightSearch, q: SqlQuery): boolean {
-  return s.tripDate === undefined || q.offset > 0;
-}
-
-/** `2027-01-01 05:00:00.000` (a DATETIME(3) holding UTC) → `2027-01-01T05:00:00.000Z`. */
-export const isoUtc = (sqlTime: string): string => `${sqlTime.slice(0, 10)}T${sqlTime.slice(11)}Z`;

@@ -1,12 +1,11 @@
-import { HttpProblem } from '@skyway/common';
+import type { Noun, Refusal } from '../domain/refusals';
+import { Abort } from './abort';
 
 /**
  * Catalog writes check that what they refer to exists before they write, but a concurrent delete can land between
  * that check and the INSERT/UPDATE (and a delete never pre-checks its referrers): then MySQL refuses the write on a
- * foreign key. These turn that refusal into a 409 that names the resource, instead of a 500.
+ * foreign key. These turn that refusal into a typed refusal that names the resource (a 409), instead of a 500.
  */
-export const REFERENCE_MISSING = 'urn:skyway:problem:reference-missing';
-export const STILL_REFERENCED = 'urn:skyway:problem:still-referenced';
 
 /** ER_NO_REFERENCED_ROW_2 (and its pre-5.1 form): a row refers to a parent that does not exist. */
 const NO_REFERENCED_ROW = new Set([1452, 1216]);
@@ -66,57 +65,42 @@ interface DriverError {
 }
 
 export interface ForeignKeyWrite {
-  /** The written resource, capitalised (`Airport`). */
-  noun: string;
+  /** The written resource. */
+  noun: Noun;
   /** Its id, for a change or a delete. */
-  id?: unknown;
+  id?: number;
   /** The values written (the whole record after the change), to name the value a missing reference had. */
-  values?: Record<string, unknown>;
+  values?: object;
   /** Fallback for the referrers of a delete when the driver's message does not name them (`flights`). */
   referencedBy?: string;
 }
 
-/** The 409 for `err` when it is a foreign-key violation of `write`; otherwise undefined. */
-export function foreignKeyConflict(err: unknown, write: ForeignKeyWrite): HttpProblem | undefined {
+/** The refusal for `err` when it is a foreign-key violation of `write`; otherwise undefined. */
+export function foreignKeyRefusal(err: unknown, write: ForeignKeyWrite): Refusal | undefined {
   const v = foreignKeyViolation(err);
   if (!v) return undefined;
-  const noun = write.noun.toLowerCase();
   if (v.kind === 'referenced') {
     const by = v.childTable ?? write.referencedBy ?? 'other resources';
-    return new HttpProblem(
-      409,
-      `${write.noun} ${String(write.id)} is still referenced by ${by}`,
-      undefined,
-      STILL_REFERENCED,
-    );
+    return { code: 'still-referenced', noun: write.noun, id: write.id, by };
   }
   const parent = v.parentTable ? (SINGULAR[v.parentTable] ?? v.parentTable) : 'resource';
-  if (!v.column) {
-    return new HttpProblem(
-      409,
-      `The ${noun} refers to a ${parent} that does not exist (it may just have been deleted)`,
-      undefined,
-      REFERENCE_MISSING,
-    );
-  }
-  const value = write.values?.[v.column];
-  const missing = value === undefined ? `the ${parent}` : `${parent} ${String(value)}`;
-  return new HttpProblem(
-    409,
-    `The ${noun}'s ${v.column} refers to ${missing}, which does not exist (it may just have been deleted)`,
-    [{ path: v.column, message: `${missing} does not exist` }],
-    REFERENCE_MISSING,
-  );
+  if (!v.column) return { code: 'reference-missing', noun: write.noun, parent };
+  const value = (write.values as Record<string, unknown> | undefined)?.[v.column];
+  return {
+    code: 'reference-missing',
+    noun: write.noun,
+    parent,
+    column: v.column,
+    value: value === undefined ? undefined : String(value),
+  };
 }
 
-/** Runs a write; a foreign-key violation becomes its 409, anything else is rethrown unchanged. */
-export async function refusingDanglingReferences<T>(
-  write: ForeignKeyWrite,
-  work: () => Promise<T>,
-): Promise<T> {
+/** Runs a write; a foreign-key violation aborts it with its refusal, anything else is rethrown unchanged. */
+export async function guardingReferences<T>(write: ForeignKeyWrite, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw foreignKeyConflict(err, write) ?? err;
+    const refusal = foreignKeyRefusal(err, write);
+    throw refusal ? new Abort(refusal) : err;
   }
 }

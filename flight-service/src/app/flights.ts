@@ -1,0 +1,73 @@
+import type { CatalogStores } from '../db/catalog-store';
+import type { FlightsStore } from '../db/flights-store';
+import {
+  airplaneRefusal,
+  airportsRefusal,
+  decideFlightChange,
+  decideNewFlight,
+  flightDeletionRefusal,
+  type FlightChanges,
+  type NewFlight,
+} from '../domain/catalog';
+import { Refused, valueOrThrow } from '../domain/refusals';
+import type { FlightSearch } from '../domain/search';
+
+type Deps = { flights: FlightsStore } & Pick<CatalogStores, 'airplanes' | 'airports'>;
+
+const AIRPORT_FIELDS = ['departureAirportCode', 'arrivalAirportCode'] as const;
+
+/** Flights: search, read, and the admin's create / change / delete. */
+export function flightUseCases({ flights, airplanes, airports }: Deps) {
+  const capacityOf = async (airplaneId: number): Promise<number> => {
+    const capacity = await airplanes.capacityOf(airplaneId);
+    const refusal = airplaneRefusal(airplaneId, capacity);
+    if (refusal) throw new Refused(refusal);
+    return capacity as number;
+  };
+  const assertAirportsExist = async (wanted: Array<[string, string]>) => {
+    const refusal = airportsRefusal(wanted, await airports.knownCodes(wanted.map(([, code]) => code)));
+    if (refusal) throw new Refused(refusal);
+  };
+
+  return {
+    async search(search: FlightSearch) {
+      const { flights: data, total } = await flights.search(search);
+      return { data, page: search.page, limit: search.limit, total };
+    },
+
+    async get(id: number) {
+      const flight = await flights.detail(id);
+      if (!flight) throw new Refused({ code: 'not-found', noun: 'Flight', id });
+      return flight;
+    },
+
+    async create(flight: NewFlight) {
+      const capacity = await capacityOf(flight.airplaneId);
+      await assertAirportsExist(AIRPORT_FIELDS.map((k): [string, string] => [k, flight[k]]));
+      const id = valueOrThrow(await flights.create(valueOrThrow(decideNewFlight(flight, capacity))));
+      return { id, flight: await flights.byId(id) };
+    },
+
+    /** Checks the named rows first, then decides again under the flight's row lock with the row as it is then. */
+    async change(id: number, changes: FlightChanges) {
+      if (changes.airplaneId !== undefined) await capacityOf(changes.airplaneId);
+      const airportChanges = AIRPORT_FIELDS.filter((k) => changes[k] !== undefined).map(
+        (k): [string, string] => [k, changes[k] as string],
+      );
+      if (airportChanges.length) await assertAirportsExist(airportChanges);
+      valueOrThrow(
+        await flights.changeLocked(id, async (current) => {
+          const { airplaneId } = { ...current, ...changes };
+          return decideFlightChange(current, changes, await airplanes.capacityOf(airplaneId));
+        }),
+      );
+      return flights.byId(id);
+    },
+
+    async remove(id: number): Promise<void> {
+      valueOrThrow(await flights.removeLocked(id, flightDeletionRefusal));
+    },
+  };
+}
+
+export type FlightUseCases = ReturnType<typeof flightUseCases>;

@@ -1,0 +1,18 @@
+import type { Sequelize } from 'sequelize';
+import { catalogStores } from './catalog-store';
+import { flightsStore } from './flights-store';
+import type { Models } from './models';
+import { reservationsStore } from './reservations-store';
+
+/** Every store of flight-service over one Sequelize instance and its models. */
+export function openStores(sequelize: Sequelize, models: Models) {
+  return {
+    ...catalogStores(models),
+    flights: flightsStore(sequelize, models),
+    reservations: reservationsStore(sequelize),
+    /** The readiness probe's query. */
+    ping: () => sequelize.query('SELECT 1'),
+  };
+}
+
+export type Stores = ReturnType<typeof openStores>;
