@@ -10,9 +10,11 @@ import {
   requireInternalToken,
   type Logger,
 } from '@skyway/common';
-import type { BookingService } from './domain/bookings';
-import type { PaymentService } from './domain/payments';
-import type { IdempotencyStore } from './db/idempotency-store';
+import type { BookingService } from './app/bookings';
+import type { IdempotencyKeys } from './app/idempotency';
+import type { PaymentService } from './app/payments';
+import { pingDatabase } from './db/health';
+import { refusalProblems } from './http/problems';
 import { bookingRoutes } from './http/routes';
 
 export interface BookingAppDeps {
@@ -21,7 +23,7 @@ export interface BookingAppDeps {
   sequelize: Sequelize;
   bookings: BookingService;
   payments: PaymentService;
-  idempotencyStore: IdempotencyStore;
+  idempotencyStore: IdempotencyKeys;
   /** True while the outbox relay has a broker connection. */
   brokerConnected: () => boolean;
 }
@@ -36,7 +38,7 @@ export function buildApp(deps: BookingAppDeps): express.Express {
   app.use(requestId);
   app.use(
     healthRoutes({
-      database: () => deps.sequelize.query('SELECT 1'),
+      database: () => pingDatabase(deps.sequelize),
       broker: () => {
         if (!deps.brokerConnected()) throw new Error('RabbitMQ is not connected; events wait in the outbox');
       },
@@ -47,6 +49,7 @@ export function buildApp(deps: BookingAppDeps): express.Express {
   app.use(express.json({ limit: '100kb' }));
   app.use(bookingRoutes(deps));
   app.use(notFoundHandler);
+  app.use(refusalProblems);
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -11,17 +11,20 @@ import {
   serveMain,
 } from '@skyway/common';
 import { buildApp } from './app';
+import { BookingService } from './app/bookings';
+import { Expiry } from './app/expire';
+import { PaymentService } from './app/payments';
+import { purgeOldRows } from './app/purge';
+import { SeatReleaser } from './app/release-seats';
+import { FlightCache } from './clients/flight-cache';
 import { FlightClient } from './clients/flight-client';
 import { loadConfig } from './config';
+import { BookingsStore } from './db/bookings-store';
 import { IdempotencyStore } from './db/idempotency-store';
-import { initModels } from './db/models';
-import { BookingService } from './domain/bookings';
+import { OutboxStore } from './db/outbox-store';
+import { PaymentsStore } from './db/payments-store';
 import { SimulatedPaymentProvider, type PaymentProvider } from './domain/payment-provider';
-import { PaymentService } from './domain/payments';
-import { SeatReleaser } from './domain/seat-release';
 import { OutboxRelay } from './events/relay';
-import { FlightCache } from './clients/flight-cache';
-import { purgeOldRows } from './jobs/purge';
 import { Sweeper } from './jobs/sweeper';
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
@@ -50,14 +53,21 @@ export async function startBookingService(
   options: BookingServiceOptions = {},
 ): Promise<RunningBookingService> {
   const config = loadConfig(env);
-  // Several statements per round trip on the booking path (db/booking-sql.ts) and in the relay; values are always escaped.
+  // Several statements per round trip in the stores (src/db/); values are always escaped.
   const { logger, sequelize } = await openService('booking-service', config, MIGRATIONS_DIR, {
     multipleStatements: true,
   });
-  const models = initModels(sequelize);
+  // Stores → use cases → routes and jobs.
+  const bookingsStore = new BookingsStore(sequelize);
+  const paymentsStore = new PaymentsStore(sequelize);
+  const outboxStore = new OutboxStore(sequelize);
+  const idempotencyStore = new IdempotencyStore(sequelize, {
+    ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3600_000,
+    lockMs: IDEMPOTENCY_LOCK_MS,
+  });
 
   const relay = new OutboxRelay({
-    sequelize,
+    outbox: outboxStore,
     logger,
     amqpUrl: config.AMQP_URL,
     exchange: amqpName(config.AMQP_NAME_PREFIX, EVENTS_EXCHANGE),
@@ -75,15 +85,10 @@ export async function startBookingService(
     logger,
   });
   const flightCache = new FlightCache(flights, config.FLIGHT_CACHE_TTL_MS);
-  const releaser = new SeatReleaser(flights, models.Booking, logger);
+  const releaser = new SeatReleaser(flights, bookingsStore, logger);
   const paymentProvider = options.paymentProvider ?? new SimulatedPaymentProvider();
-  const idempotencyStore = new IdempotencyStore(models.IdempotencyKey, {
-    ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3600_000,
-    lockMs: IDEMPOTENCY_LOCK_MS,
-  });
   const bookings = new BookingService({
-    sequelize,
-    models,
+    store: bookingsStore,
     flights,
     flightCache,
     releaser,
@@ -97,25 +102,22 @@ export async function startBookingService(
     onEvents,
   });
   const payments = new PaymentService({
-    sequelize,
-    models,
+    payments: paymentsStore,
+    bookings: bookingsStore,
     provider: paymentProvider,
     logger,
     paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
     onEvents,
   });
-  const sweeper = new Sweeper({
-    sequelize,
-    models,
-    releaser,
-    logger,
+  const expiry = new Expiry({
+    store: bookingsStore,
     batchSize: config.SWEEPER_BATCH_SIZE,
     paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
     releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
     // Every seat-hold attempt timing out, with its back-off, plus the saga's own database writes.
     staleHoldMs: config.FLIGHT_CALL_ATTEMPTS * (config.UPSTREAM_TIMEOUT_MS + 1000) + 30_000,
-    onEvents,
   });
+  const sweeper = new Sweeper({ expiry, releaser, logger, onEvents });
 
   // Runs of the cron jobs still in progress, so close() can wait for them before closing the pool.
   const inFlight = new Set<Promise<unknown>>();
@@ -133,7 +135,7 @@ export async function startBookingService(
     cron.schedule(
       config.PURGE_CRON,
       track(() =>
-        purgeOldRows(sequelize, idempotencyStore, config.OUTBOX_RETENTION_HOURS)
+        purgeOldRows(idempotencyStore, outboxStore, config.OUTBOX_RETENTION_HOURS)
           .then((purged) => logger.info('purged old rows', purged))
           .catch((err: unknown) => logger.error('purge failed', { err })),
       ),

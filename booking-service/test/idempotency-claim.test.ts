@@ -3,7 +3,6 @@ import request from 'supertest';
 import { createLogger, errorHandler, requestId } from '@skyway/common';
 import { createTestDatabase, eventually, type TestDatabase } from '@skyway/common/testing';
 import { IdempotencyStore } from '../src/db/idempotency-store';
-import { initModels } from '../src/db/models';
 import { idempotency } from '../src/http/idempotency';
 import { MIGRATIONS_DIR } from '../src/main';
 
@@ -21,8 +20,7 @@ afterAll(async () => {
 });
 
 test('a claim committed behind a broken connection is undone, so a retry with the key goes through', async () => {
-  const keys = initModels(db.sequelize).IdempotencyKey;
-  const store = new IdempotencyStore(keys, { ttlMs: 86_400_000, lockMs: 120_000 });
+  const store = new IdempotencyStore(db.sequelize, { ttlMs: 86_400_000, lockMs: 120_000 });
   // The first INSERT commits, then the driver reports the connection lost, as when a cut comes between them.
   const insert = store.insertClaim.bind(store);
   store.insertClaim = async (row) => {
@@ -45,6 +43,17 @@ test('a claim committed behind a broken connection is undone, so a retry with th
       .set({ 'X-User-Id': '7', 'X-User-Role': 'customer', 'Idempotency-Key': 'k-1' })
       .send({ amount: 1 });
 
+  const keys = {
+    count: async ({ where }: { where: { idemKey: string } }) => {
+      const [[row]] = (await db.sequelize.query(
+        'SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key = ?',
+        {
+          replacements: [where.idemKey],
+        },
+      )) as [Array<{ n: number | string }>, unknown];
+      return Number(row.n);
+    },
+  };
   expect((await pay()).status).toBe(503);
   // The committed claim is there at first …
   expect(await keys.count({ where: { idemKey: 'k-1' } })).toBe(1);

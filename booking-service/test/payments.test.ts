@@ -1,6 +1,6 @@
-import { purgeOldRows } from '../src/jobs/purge';
+import { purgeOldRows } from '../src/app/purge';
 import { IdempotencyStore } from '../src/db/idempotency-store';
-import { initModels } from '../src/db/models';
+import { OutboxStore } from '../src/db/outbox-store';
 import { requestFingerprint } from '../src/http/idempotency';
 import {
   PaymentDeclinedError,
@@ -86,9 +86,8 @@ test('the purge job deletes expired idempotency keys and old published outbox ro
     'UPDATE outbox_events SET published_at = NOW(3) - INTERVAL 200 HOUR WHERE booking_id = ? AND type = ?',
     { replacements: [b.id, 'booking.created'] },
   );
-  const models = initModels(stack.bookingsDb);
-  const store = new IdempotencyStore(models.IdempotencyKey, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
-  const purged = await purgeOldRows(stack.bookingsDb, store, 168);
+  const store = new IdempotencyStore(stack.bookingsDb, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
+  const purged = await purgeOldRows(store, new OutboxStore(stack.bookingsDb), 168);
   expect(purged.keys).toBeGreaterThanOrEqual(1);
   expect(purged.events).toBeGreaterThanOrEqual(1);
   const [keys] = (await stack.bookingsDb.query(
@@ -110,8 +109,7 @@ test('the purge job deletes expired idempotency keys and old published outbox ro
 
 test('a key claimed by a request whose process died is taken over after its lock expires', async () => {
   const b = await bookOne(803);
-  const models = initModels(stack.bookingsDb);
-  const store = new IdempotencyStore(models.IdempotencyKey, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
+  const store = new IdempotencyStore(stack.bookingsDb, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
   const body = { bookingId: b.id, amount: b.totalCost };
   const claim = await store.claim(
     803,

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { createSequelize } from '@skyway/common';
 import { testDbServer } from '@skyway/common/testing';
-import { initModels } from '../src/db/models';
 import { IdempotencyStore } from '../src/db/idempotency-store';
 import {
   book,
@@ -59,8 +58,7 @@ describe('one Idempotency-Key, one execution', () => {
   });
 
   test("a claim's stale owner can neither complete nor release it once another request took it over", async () => {
-    const models = initModels(stack.bookingsDb);
-    const store = new IdempotencyStore(models.IdempotencyKey, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
+    const store = new IdempotencyStore(stack.bookingsDb, { ttlMs: 24 * 3600_000, lockMs: 60_000 });
     const first = await store.claim(6002, 'payments', 'fenced', 'f'.repeat(64), 'token-first');
     expect(first.kind).toBe('claimed');
     await stack.bookingsDb.query(

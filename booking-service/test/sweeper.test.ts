@@ -2,9 +2,10 @@ import { createSequelize, createLogger, type Logger } from '@skyway/common';
 import { testDbServer } from '@skyway/common/testing';
 import type { Sequelize } from 'sequelize';
 import request from 'supertest';
+import { Expiry } from '../src/app/expire';
+import { SeatReleaser } from '../src/app/release-seats';
 import { FlightClient } from '../src/clients/flight-client';
-import { initModels } from '../src/db/models';
-import { SeatReleaser } from '../src/domain/seat-release';
+import { BookingsStore } from '../src/db/bookings-store';
 import { Sweeper } from '../src/jobs/sweeper';
 import {
   book,
@@ -31,11 +32,14 @@ afterAll(async () => {
   await stack.stop();
 });
 
-/** A sweeper as another booking-service replica would run it: its own pool, models and flight client. */
+/** A sweeper as another booking-service replica would run it: its own pool, store and flight client. */
 function replicaSweeper(batchSize: number): Sweeper {
-  const sequelize = createSequelize(testDbServer(), `${stack.prefix}bookings`, { poolMax: 10 });
+  const sequelize = createSequelize(testDbServer(), `${stack.prefix}bookings`, {
+    poolMax: 10,
+    multipleStatements: true,
+  });
   replicas.push(sequelize);
-  const models = initModels(sequelize);
+  const store = new BookingsStore(sequelize);
   const flights = new FlightClient({
     baseUrls: [stack.flight.url],
     internalToken: INTERNAL_TOKEN,
@@ -44,14 +48,15 @@ function replicaSweeper(batchSize: number): Sweeper {
     logger,
   });
   return new Sweeper({
-    sequelize,
-    models,
-    releaser: new SeatReleaser(flights, models.Booking, logger),
+    expiry: new Expiry({
+      store,
+      batchSize,
+      paymentTimeoutSeconds: 30,
+      releaseRetrySeconds: 30,
+      staleHoldMs: 60_000,
+    }),
+    releaser: new SeatReleaser(flights, store, logger),
     logger,
-    batchSize,
-    paymentTimeoutSeconds: 30,
-    releaseRetrySeconds: 30,
-    staleHoldMs: 60_000,
     onEvents: () => undefined,
   });
 }

@@ -10,6 +10,14 @@ import {
   type BookingRecord,
 } from '../src/domain/booking';
 import { SimulatedPaymentProvider } from '../src/domain/payment-provider';
+import {
+  abandonPayment,
+  cancelByUser,
+  confirmPayment,
+  expire,
+  giveUpHold,
+  startPayment,
+} from '../src/domain/transitions';
 import { canonicalJson, requestFingerprint } from '../src/http/idempotency';
 
 const now = new Date('2026-12-01T10:00:00.000Z');
@@ -152,5 +160,74 @@ describe('configuration', () => {
 
   test('production does not migrate on start unless asked', () => {
     expect(loadConfig({ NODE_ENV: 'production', INTERNAL_TOKEN: 's3cret' }).MIGRATE_ON_START).toBe(false);
+  });
+});
+
+describe('booking transitions (new state + its event, or a refusal)', () => {
+  const owner = { userId: 42, role: 'customer' };
+  const later = new Date(now.getTime() + 1000);
+
+  test('a user cancel: CANCELLED/USER, seats RELEASING under a lease, booking.cancelled; refusals and no-ops', () => {
+    const d = cancelByUser(booking(), owner, later, 30);
+    expect(d.kind).toBe('cancelled');
+    if (d.kind !== 'cancelled') return;
+    expect(d.change.booking).toMatchObject({
+      status: 'CANCELLED',
+      cancelReason: 'USER',
+      seatsState: 'RELEASING',
+    });
+    expect(d.change.releaseLeaseUntil).toEqual(new Date(later.getTime() + 30_000));
+    expect(bookingEventSchema.parse(d.change.event)).toMatchObject({
+      type: 'booking.cancelled',
+      data: { status: 'CANCELLED', previousStatus: 'INITIATED' },
+    });
+    expect(cancelByUser(booking(), { userId: 43, role: 'customer' }, later, 30)).toEqual({
+      kind: 'refused',
+      refusal: 'not-found',
+    });
+    expect(cancelByUser(booking({ status: 'PENDING' }), owner, later, 30)).toEqual({
+      kind: 'refused',
+      refusal: 'payment-in-progress',
+    });
+    expect(cancelByUser(booking({ status: 'CANCELLED' }), owner, later, 30).kind).toBe('unchanged');
+  });
+
+  test('expiry and giving up a hold', () => {
+    const expired = expire(booking({ status: 'PENDING' }), later, 30);
+    expect(expired.booking).toMatchObject({
+      status: 'CANCELLED',
+      cancelReason: 'EXPIRED',
+      seatsState: 'RELEASING',
+    });
+    expect(expired.event).toMatchObject({ type: 'booking.expired', data: { previousStatus: 'PENDING' } });
+    expect(expire(booking({ seatsState: 'RELEASED' }), later, 30).releaseLeaseUntil).toBeUndefined();
+
+    const holding = booking({ seatsState: 'HOLDING' });
+    expect(giveUpHold(holding, false, later, 30)).toMatchObject({
+      booking: { status: 'CANCELLED', cancelReason: 'RESERVATION_FAILED', seatsState: 'RELEASED' },
+      releaseLeaseUntil: null,
+    });
+    expect(giveUpHold(holding, true, later, 30)?.event).toBeUndefined();
+    expect(giveUpHold(booking(), true, later, 30)).toBeUndefined();
+  });
+
+  test('a payment: PENDING stamped with its start, BOOKED with booking.confirmed only for that attempt', () => {
+    const started = startPayment(booking(), 9000, now, new Date(now.getTime() - 35_000));
+    expect(started.kind).toBe('started');
+    if (started.kind !== 'started') return;
+    const pending = started.change.booking;
+    expect(pending).toMatchObject({ status: 'PENDING', updatedAt: now });
+    expect(startPayment(booking(), 1, now, now)).toEqual({ kind: 'refused', refusal: 'wrong-amount' });
+
+    const confirmed = confirmPayment(pending, now, later);
+    expect(confirmed?.booking.status).toBe('BOOKED');
+    expect(confirmed?.event).toMatchObject({
+      type: 'booking.confirmed',
+      data: { status: 'BOOKED', previousStatus: 'PENDING' },
+    });
+    // Another attempt took the booking over since (its PENDING carries another mark): neither completes nor undoes.
+    expect(confirmPayment(pending, later, later)).toBeUndefined();
+    expect(abandonPayment(pending, later, later)).toBeUndefined();
+    expect(abandonPayment(pending, now, later)?.booking.status).toBe('INITIATED');
   });
 });

@@ -1,26 +1,8 @@
-import { Op, QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
 import { sqlTime } from '@skyway/common';
-import type { IdempotencyKey } from './models';
+import type { Claim, ClaimFence, FencedAnswer, StoredAnswer } from '../domain/idempotency';
 
-/** The claim a request owns: its row and the fencing token that proves it is still the owner. */
-export interface ClaimFence {
-  id: number;
-  token: string;
-}
-
-/** A stored answer, replayed as it was first sent: status, Content-Type, Location (201s) and body. */
-export interface StoredAnswer {
-  status: number;
-  type: string;
-  location: string | null;
-  body: string;
-}
-
-export type Claim =
-  | ({ kind: 'claimed' } & ClaimFence)
-  | ({ kind: 'replay' } & StoredAnswer)
-  | { kind: 'mismatch' }
-  | { kind: 'in-flight' };
+export type { Claim, ClaimFence, StoredAnswer } from '../domain/idempotency';
 
 export interface IdempotencyStoreOptions {
   /** How long a finished key is kept (and replayed). */
@@ -32,20 +14,68 @@ export interface IdempotencyStoreOptions {
   lockMs: number;
 }
 
+interface KeyRow {
+  id: number;
+  fingerprint: string;
+  state: 'IN_FLIGHT' | 'DONE';
+  responseStatus: number | null;
+  responseType: string | null;
+  responseLocation: string | null;
+  responseBody: string | null;
+  lockedUntil: Date;
+  expiresAt: Date;
+}
+
+const KEY_COLUMNS = `id, fingerprint, state, response_status AS responseStatus, response_type AS responseType,
+  response_location AS responseLocation, response_body AS responseBody, locked_until AS lockedUntil,
+  expires_at AS expiresAt`;
+
+/** The one row mapper of idempotency_keys (mysql2 may hand BIGINT back as a string). */
+const toKeyRow = (r: KeyRow): KeyRow => ({
+  ...r,
+  id: Number(r.id),
+  responseStatus: r.responseStatus === null ? null : Number(r.responseStatus),
+});
+
+/**
+ * The fenced answer of a booking, as two pieces of the booking's own round trip (see BookingsStore.markHeld):
+ * `check` sets @owner (1 while the request still owns its claim, row locked), `store` writes the answer when
+ * @held (the booking's write) is set. Without a fence @owner is simply 1.
+ */
+export function fencedAnswerSql(answer: FencedAnswer | undefined, now: Date) {
+  if (!answer) return { check: 'SET @owner = 1;', checkValues: [], store: '', storeValues: [] };
+  return {
+    check: `SELECT COUNT(*) INTO @owner FROM idempotency_keys
+             WHERE id = ? AND token = ? AND state = 'IN_FLIGHT' FOR UPDATE;`,
+    checkValues: [answer.fence.id, answer.fence.token],
+    store: `UPDATE idempotency_keys SET state = 'DONE', response_status = ?, response_type = ?,
+                   response_location = ?, response_body = ?, updated_at = ? WHERE id = ? AND @held > 0;`,
+    storeValues: [
+      answer.answer.status,
+      answer.answer.type,
+      answer.answer.location,
+      answer.answer.body,
+      sqlTime(now),
+      answer.fence.id,
+    ],
+  };
+}
+
 /** Idempotency keys in MariaDB: the unique (user, scope, key) row is the lock and holds the stored response. */
 export class IdempotencyStore {
-  private readonly sequelize: Sequelize;
-
   constructor(
-    private readonly keys: typeof IdempotencyKey,
+    private readonly sequelize: Sequelize,
     private readonly opts: IdempotencyStoreOptions,
-  ) {
-    this.sequelize = keys.sequelize as Sequelize;
+  ) {}
+
+  private async write(sql: string, replacements: unknown[]): Promise<number> {
+    const [, meta] = await this.sequelize.query(sql, { replacements, type: QueryTypes.RAW });
+    return (meta as { affectedRows?: number }).affectedRows ?? 0;
   }
 
   /**
    * Writes a new IN_FLIGHT claim and returns its id; a duplicate (user, scope, key) throws UniqueConstraintError.
-   * One plain INSERT: every payment claims a key, and the ORM's create cost more than the rest of the claim.
+   * One plain INSERT: every payment claims a key.
    */
   async insertClaim(row: {
     userId: number;
@@ -79,6 +109,14 @@ export class IdempotencyStore {
     return Number(id);
   }
 
+  private async find(userId: number, scope: string, key: string): Promise<KeyRow | undefined> {
+    const rows = await this.sequelize.query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM idempotency_keys WHERE user_id = ? AND scope = ? AND idem_key = ?`,
+      { replacements: [userId, scope, key], type: QueryTypes.SELECT },
+    );
+    return rows[0] && toKeyRow(rows[0]);
+  }
+
   /**
    * Claims the key for a request. `token` is the request's own fencing token (random, made by the caller so it
    * can undo a claim whose outcome it never heard): every later write for the claim names it.
@@ -91,11 +129,12 @@ export class IdempotencyStore {
     token: string,
     now = new Date(),
   ): Promise<Claim> {
-    const where = { userId, scope, idemKey: key };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const id = await this.insertClaim({
-          ...where,
+          userId,
+          scope,
+          idemKey: key,
           fingerprint,
           token,
           lockedUntil: new Date(now.getTime() + this.opts.lockMs),
@@ -106,10 +145,13 @@ export class IdempotencyStore {
       } catch (err) {
         if (!(err instanceof UniqueConstraintError)) throw err;
       }
-      const existing = await this.keys.findOne({ where });
+      const existing = await this.find(userId, scope, key);
       if (!existing) continue; // released (after a 5xx) between our insert and this read
       if (existing.expiresAt.getTime() <= now.getTime()) {
-        await this.keys.destroy({ where: { id: existing.id, expiresAt: { [Op.lte]: now } } });
+        await this.write('DELETE FROM idempotency_keys WHERE id = ? AND expires_at <= ?', [
+          existing.id,
+          sqlTime(now),
+        ]);
         continue;
       }
       if (existing.fingerprint !== fingerprint) return { kind: 'mismatch' };
@@ -124,9 +166,16 @@ export class IdempotencyStore {
       }
       if (existing.lockedUntil.getTime() > now.getTime()) return { kind: 'in-flight' };
       // The owner is presumed dead: take over with a new token, which fences the old owner out if it wakes up.
-      const [taken] = await this.keys.update(
-        { lockedUntil: new Date(now.getTime() + this.opts.lockMs), token },
-        { where: { id: existing.id, state: 'IN_FLIGHT', lockedUntil: existing.lockedUntil } },
+      const taken = await this.write(
+        `UPDATE idempotency_keys SET locked_until = ?, token = ?, updated_at = ?
+          WHERE id = ? AND state = 'IN_FLIGHT' AND locked_until = ?`,
+        [
+          sqlTime(new Date(now.getTime() + this.opts.lockMs)),
+          token,
+          sqlTime(new Date()),
+          existing.id,
+          sqlTime(existing.lockedUntil),
+        ],
       );
       if (taken === 1) return { kind: 'claimed', id: existing.id, token };
     }
@@ -138,23 +187,12 @@ export class IdempotencyStore {
    * request took it over after the lock time): the write is refused, and the stored response stays the owner's.
    */
   async complete(fence: ClaimFence, answer: StoredAnswer): Promise<boolean> {
-    const [, affected] = await this.sequelize.query(
+    const affected = await this.write(
       `UPDATE idempotency_keys SET state = 'DONE', response_status = ?, response_type = ?, response_location = ?,
               response_body = ?, updated_at = ? WHERE id = ? AND token = ?`,
-      {
-        replacements: [
-          answer.status,
-          answer.type,
-          answer.location,
-          answer.body,
-          sqlTime(new Date()),
-          fence.id,
-          fence.token,
-        ],
-        type: QueryTypes.UPDATE,
-      },
+      [answer.status, answer.type, answer.location, answer.body, sqlTime(new Date()), fence.id, fence.token],
     );
-    return Number(affected) > 0;
+    return affected > 0;
   }
 
   /**
@@ -162,7 +200,11 @@ export class IdempotencyStore {
    * connection broke, leaving a claim nobody will finish. It is recognised by the request's token.
    */
   async abandon(userId: number, scope: string, key: string, token: string): Promise<void> {
-    await this.keys.destroy({ where: { userId, scope, idemKey: key, token, state: 'IN_FLIGHT' } });
+    await this.write(
+      `DELETE FROM idempotency_keys
+        WHERE user_id = ? AND scope = ? AND idem_key = ? AND token = ? AND state = 'IN_FLIGHT'`,
+      [userId, scope, key, token],
+    );
   }
 
   /**
@@ -172,7 +214,10 @@ export class IdempotencyStore {
   async release(fence: ClaimFence): Promise<boolean> {
     // Never a DONE claim: a booking stores its answer in its own transaction, which may have committed although
     // this request failed afterwards; the retry then replays that booking.
-    const n = await this.keys.destroy({ where: { id: fence.id, token: fence.token, state: 'IN_FLIGHT' } });
+    const n = await this.write(
+      "DELETE FROM idempotency_keys WHERE id = ? AND token = ? AND state = 'IN_FLIGHT'",
+      [fence.id, fence.token],
+    );
     return n > 0;
   }
 
@@ -180,7 +225,10 @@ export class IdempotencyStore {
   async purgeExpired(now = new Date(), batch = 1000): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.keys.destroy({ where: { expiresAt: { [Op.lte]: now } }, limit: batch });
+      const n = await this.write('DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?', [
+        sqlTime(now),
+        batch,
+      ]);
       total += n;
       if (n < batch) return total;
     }

@@ -1,9 +1,9 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
-import type { Sequelize } from 'sequelize';
-import { sqlTime, withConnection, type Logger } from '@skyway/common';
+import type { Logger } from '@skyway/common';
+import type { OutboxStore, PendingEvent } from '../db/outbox-store';
 
 export interface OutboxRelayOptions {
-  sequelize: Sequelize;
+  outbox: OutboxStore;
   logger: Logger;
   amqpUrl: string;
   /** The durable topic exchange (skyway.events, with the optional test prefix). */
@@ -12,13 +12,6 @@ export interface OutboxRelayOptions {
   batchSize: number;
   /** How long to wait for the broker to confirm a batch before treating it as not published. */
   confirmTimeoutMs?: number;
-}
-
-interface PendingRow {
-  id: number;
-  eventId: string;
-  type: string;
-  payload: string;
 }
 
 /**
@@ -39,7 +32,7 @@ export class OutboxRelay {
   private readonly lockName: string;
 
   constructor(private readonly opts: OutboxRelayOptions) {
-    this.lockName = `skyway_outbox_${opts.sequelize.getDatabaseName()}`;
+    this.lockName = `skyway_outbox_${opts.outbox.databaseName}`;
   }
 
   async start(): Promise<void> {
@@ -122,49 +115,22 @@ export class OutboxRelay {
 
   /**
    * One batch: takes the relay lock (or returns 0 when another replica holds it), publishes the oldest
-   * unpublished rows and marks the confirmed ones. Returns how many rows were published. Two round trips:
-   * lock + read, then mark + unlock.
+   * unpublished rows and marks the confirmed ones (OutboxStore.relayBatch). Returns how many rows were
+   * published.
    */
   async publishBatch(): Promise<number> {
     const channel = await this.ensureChannel();
     if (!channel) return 0;
-    // One pinned connection throughout: GET_LOCK belongs to a connection.
-    return withConnection(this.opts.sequelize, async (run) => {
-      let lock: { got: number | null } | undefined;
-      let rows: PendingRow[];
-      try {
-        [[lock], rows] = (await run(
-          `SELECT GET_LOCK(?, 0) AS got;
-           SELECT id, event_id AS eventId, type, payload FROM outbox_events
-            WHERE published_at IS NULL AND IS_USED_LOCK(?) = CONNECTION_ID() ORDER BY id LIMIT ?`,
-          [this.lockName, this.lockName, this.opts.batchSize],
-        )) as [Array<{ got: number | null }>, PendingRow[]];
-      } catch (err) {
-        // The read failed after the lock may have been taken: a named lock outlives the statement, and this
-        // pooled connection would keep it from every other replica's relay. (No-op if it was not taken.)
-        await run('SELECT RELEASE_LOCK(?)', [this.lockName]).catch(() => undefined);
-        throw err;
-      }
-      if (lock?.got !== 1) return 0;
-      let confirmed: number[] = [];
-      try {
-        if (rows.length > 0) confirmed = await this.publish(channel, rows);
-      } finally {
-        // A confirmed publish is recorded at once (autocommit), whatever happened to the rest.
-        await run(
-          confirmed.length > 0
-            ? 'UPDATE outbox_events SET published_at = ? WHERE id IN (?); SELECT RELEASE_LOCK(?)'
-            : 'SELECT RELEASE_LOCK(?)',
-          confirmed.length > 0 ? [sqlTime(new Date()), confirmed, this.lockName] : [this.lockName],
-        );
-      }
-      if (confirmed.length < rows.length) throw new Error('the broker did not confirm every event');
-      return confirmed.length;
-    });
+    const batch = await this.opts.outbox.relayBatch(this.lockName, this.opts.batchSize, (rows) =>
+      this.publish(channel, rows),
+    );
+    if (!batch) return 0;
+    if (batch.confirmed < batch.read) throw new Error('the broker did not confirm every event');
+    return batch.confirmed;
   }
 
   /** Publishes rows in order; returns the ids of the confirmed prefix (a later row never overtakes a failed one). */
-  private async publish(channel: ConfirmChannel, rows: PendingRow[]): Promise<number[]> {
+  private async publish(channel: ConfirmChannel, rows: PendingEvent[]): Promise<number[]> {
     const timeoutMs = this.opts.confirmTimeoutMs ?? 10_000;
     const outcomes = rows.map(
       (row) =>

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { badRequest, conflict, requireIdentity, unprocessable, type Logger } from '@skyway/common';
-import { retryInBackground } from '../db/background-retry';
-import type { ClaimFence, IdempotencyStore } from '../db/idempotency-store';
+import { retryInBackground } from '../app/background-retry';
+import type { ClaimFence, IdempotencyKeys } from '../app/idempotency';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** 1–255 printable ASCII characters (contract). */
@@ -55,7 +55,7 @@ export function requestFingerprint(method: string, path: string, body: unknown):
 }
 
 export interface IdempotencyOptions {
-  store: IdempotencyStore;
+  store: IdempotencyKeys;
   /** Keys are unique per user and scope (one scope per route). */
   scope: string;
   required: boolean;

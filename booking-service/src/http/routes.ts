@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { requireIdentity, validate, type Logger } from '@skyway/common';
-import type { BookingView } from '../domain/booking';
-import type { BookingService } from '../domain/bookings';
-import { PaymentInterrupted, type PaymentService } from '../domain/payments';
-import type { IdempotencyStore } from '../db/idempotency-store';
+import type { BookingService, BookingView } from '../app/bookings';
+import type { IdempotencyKeys } from '../app/idempotency';
+import type { PaymentService } from '../app/payments';
+import { settledOf } from '../app/refusals';
 import {
   claimFenceOf,
   IDEMPOTENCY_HEADER,
@@ -16,13 +16,16 @@ import { bookingCreate, idParams, pageQuery, paymentCreate } from './schemas';
 export interface RouteDeps {
   bookings: BookingService;
   payments: PaymentService;
-  idempotencyStore: IdempotencyStore;
+  idempotencyStore: IdempotencyKeys;
   logger: Logger;
 }
 
 const bookingLocation = (id: number) => `/api/v1/bookings/${id}`;
 
-/** /api/v1/bookings and /api/v1/payments. Identity comes only from the gateway's X-User-* headers. */
+/**
+ * /api/v1/bookings and /api/v1/payments. Identity comes only from the gateway's X-User-* headers; a use case's
+ * refusal becomes its problem in http/problems.ts (refusalProblems, installed by app.ts).
+ */
 export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: RouteDeps): Router {
   const router = Router();
 
@@ -78,7 +81,9 @@ export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: 
         // No payment resource of its own: its effect is the booking it paid.
         res.status(201).location(bookingLocation(payment.bookingId)).json(payment);
       } catch (err) {
-        if (err instanceof PaymentInterrupted) releaseKeyAfter(res, err.settled);
+        // A payment that failed while the booking could not be put back yet: the key waits for that to finish.
+        const settled = settledOf(err);
+        if (settled) releaseKeyAfter(res, settled);
         throw err;
       }
     },

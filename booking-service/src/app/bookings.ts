@@ -1,40 +1,29 @@
-import { Op, type Sequelize, type WhereOptions } from 'sequelize';
-import {
-  conflict,
-  HttpProblem,
-  inTransaction,
-  notFound,
-  reservationRefusal,
-  serviceUnavailable,
-  type Identity,
-  type Logger,
-} from '@skyway/common';
+import { reservationRefusal, type Identity, type Logger } from '@skyway/common';
 import type { CachedLookup, FlightCache } from '../clients/flight-cache';
 import { FlightServiceDown, type FlightClient, type FlightSummary } from '../clients/flight-client';
-import { retryInBackground } from '../db/background-retry';
-import { insertBookingWithinCaps, markHeld } from '../db/booking-sql';
-import type { ClaimFence, StoredAnswer } from '../db/idempotency-store';
-import type { Models } from '../db/models';
-import { asRecord, recordEvent } from '../events/outbox';
+import type { BookingsStore } from '../db/bookings-store';
 import {
   buildEvent,
-  cancelRefusal,
   canSee,
   expiresAtFrom,
   isVisible,
-  RESERVATION_FAILED,
   toBookingView,
   totalCostOf,
   unpaidSeatsRefusal,
   type BookingRecord,
   type BookingView,
   type UnpaidSeatCaps,
-} from './booking';
-import type { SeatReleaser } from './seat-release';
+} from '../domain/booking';
+import type { ClaimFence, StoredAnswer } from '../domain/idempotency';
+import { cancelByUser, giveUpHold, needsRelease } from '../domain/transitions';
+import { retryInBackground } from './background-retry';
+import { Refused } from './refusals';
+import type { SeatReleaser } from './release-seats';
+
+export type { BookingView } from '../domain/booking';
 
 export interface BookingServiceDeps {
-  sequelize: Sequelize;
-  models: Models;
+  store: BookingsStore;
   flights: FlightClient;
   flightCache: FlightCache;
   releaser: SeatReleaser;
@@ -54,32 +43,19 @@ export interface Page<T> {
   total: number;
 }
 
-const PROBLEM = 'urn:skyway:problem:';
-
-/** The bookings users may see (`isVisible`, as a query): not given up on, not waiting for their seats. */
-const visible: WhereOptions = {
-  [Op.and]: [
-    { [Op.or]: [{ cancelReason: null }, { cancelReason: { [Op.ne]: RESERVATION_FAILED } }] },
-    { [Op.not]: { status: 'INITIATED', seatsState: 'HOLDING' } },
-  ],
-};
-
-/** A create request's Idempotency-Key claim and how its answer is stored (see markHeld). */
+/** A create request's Idempotency-Key claim and how its answer is stored (see BookingsStore.markHeld). */
 export interface CreateFence {
   fence: ClaimFence;
   /** The answer exactly as the route sends it for a booking view. */
   answer: (view: BookingView) => StoredAnswer;
 }
 
+/** The booking use cases: the saga, reads, and the user's cancel. */
 export class BookingService {
   private readonly now: () => Date;
 
   constructor(private readonly deps: BookingServiceDeps) {
     this.now = deps.now ?? (() => new Date());
-  }
-
-  private leaseUntil(now: Date): Date {
-    return new Date(now.getTime() + this.deps.releaseRetrySeconds * 1000);
   }
 
   /** The flight for a new booking: cached when that lets the booking go ahead, fresh for any refusal. */
@@ -92,28 +68,20 @@ export class BookingService {
       }
     } catch (err) {
       if (err instanceof FlightServiceDown)
-        throw serviceUnavailable('flight-service cannot be reached; try again shortly');
+        throw new Refused({ kind: 'flight-service-down', before: 'lookup' });
       throw err;
     }
     const flight = lookup.flight;
-    if (!flight) throw notFound(`Flight ${flightId} does not exist`);
+    if (!flight) throw new Refused({ kind: 'flight-not-found', flightId });
     // Cheap early answers from a fresh look; flight-service's PUT stays the authority on seats.
     const refusal = reservationRefusal(flight, noOfSeats, now);
-    if (refusal === 'departed') {
-      throw new HttpProblem(
-        409,
-        `Flight ${flight.id} has already departed`,
-        undefined,
-        `${PROBLEM}flight-departed`,
-      );
-    }
+    if (refusal === 'departed') throw new Refused({ kind: 'flight-departed', flightId: flight.id });
     if (refusal === 'not-enough-seats') {
-      throw new HttpProblem(
-        409,
-        `Flight ${flight.id} has ${flight.availableSeats} seats left`,
-        undefined,
-        `${PROBLEM}not-enough-seats`,
-      );
+      throw new Refused({
+        kind: 'not-enough-seats',
+        flightId: flight.id,
+        availableSeats: flight.availableSeats,
+      });
     }
     return flight;
   }
@@ -130,7 +98,7 @@ export class BookingService {
     input: { flightId: number; noOfSeats: number },
     fenced?: CreateFence,
   ): Promise<BookingView> {
-    const { flights, sequelize } = this.deps;
+    const { flights, store } = this.deps;
     const flight = await this.flightFor(input.flightId, input.noOfSeats, this.now());
     // After the lookup, which may have waited on flight-service: the booking's times start when it is written.
     const now = this.now();
@@ -152,18 +120,11 @@ export class BookingService {
       createdAt: now,
       updatedAt: now,
     };
-    const inserted = await insertBookingWithinCaps(sequelize, record, (unpaid) =>
+    const inserted = await store.insertWithinCaps(record, (unpaid) =>
       unpaidSeatsRefusal(unpaid, input.noOfSeats, this.deps.unpaidSeatCaps),
     );
     if ('refused' in inserted) {
-      const { cap, limit, unpaid } = inserted.refused;
-      const where = cap === 'per-flight' ? `on flight ${flight.id}` : 'in all';
-      throw new HttpProblem(
-        409,
-        `At most ${limit} unpaid seats per customer ${where}; you hold ${unpaid}. Pay or cancel a booking first`,
-        undefined,
-        `${PROBLEM}unpaid-seats-limit`,
-      );
+      throw new Refused({ kind: 'unpaid-seats-limit', flightId: flight.id, ...inserted.refused });
     }
     record.id = inserted.id;
 
@@ -184,9 +145,9 @@ export class BookingService {
       const view = toBookingView(held);
       const created = buildEvent('booking.created', held, undefined, now);
       const answer = fenced && { fence: fenced.fence, answer: fenced.answer(view) };
-      let outcome: Awaited<ReturnType<typeof markHeld>>;
+      let outcome: Awaited<ReturnType<BookingsStore['markHeld']>>;
       try {
-        outcome = await markHeld(sequelize, held, created, now, answer);
+        outcome = await store.markHeld(held, created, now, answer);
       } catch (err) {
         // The seats are held but the database did not confirm the booking (it may have committed all the same).
         // Whatever is still HOLDING is given up as soon as the database answers again.
@@ -195,7 +156,7 @@ export class BookingService {
           bookingId: record.id,
         });
         await this.giveUp(record.id, true);
-        throw serviceUnavailable('The booking could not be recorded; no booking was made. Try again shortly');
+        throw new Refused({ kind: 'booking-not-recorded' });
       }
       if (outcome === 'held') {
         this.deps.onEvents();
@@ -206,32 +167,22 @@ export class BookingService {
         // A retry with the same Idempotency-Key took the claim over while this request stalled: that one's
         // booking is the answer, this one is undone.
         await this.giveUp(record.id, true);
-        throw conflict(
-          'A retry with the same Idempotency-Key has taken this request over; no booking was made',
-        );
+        throw new Refused({ kind: 'idempotency-superseded' });
       }
     }
 
     // A lost (timed-out, reset, 5xx) attempt may have held seats even though the last answer is a refusal.
     await this.giveUp(record.id, hold.kind === 'held' || hold.ambiguous);
-    if (hold.kind === 'held') throw conflict(`Booking ${record.id} was cancelled while its seats were held`);
-    if (hold.kind === 'unreachable') {
-      throw serviceUnavailable('flight-service cannot be reached; no booking was made');
-    }
-    if (hold.status === 404) throw notFound(`Flight ${flight.id} does not exist`);
-    if (hold.status === 409) {
-      throw new HttpProblem(
-        409,
-        hold.detail ?? 'The seats could not be held',
-        undefined,
-        hold.type ?? 'about:blank',
-      );
-    }
+    if (hold.kind === 'held') throw new Refused({ kind: 'cancelled-while-held', bookingId: record.id });
+    if (hold.kind === 'unreachable') throw new Refused({ kind: 'flight-service-down', before: 'hold' });
+    if (hold.status === 404) throw new Refused({ kind: 'flight-not-found', flightId: flight.id });
+    if (hold.status === 409)
+      throw new Refused({ kind: 'hold-refused', type: hold.type, detail: hold.detail });
     this.deps.logger.error('flight-service refused a seat hold unexpectedly', {
       status: hold.status,
       bookingId: record.id,
     });
-    throw new HttpProblem(502, 'flight-service refused the seat hold');
+    throw new Refused({ kind: 'hold-refused-unexpectedly' });
   }
 
   /**
@@ -258,67 +209,50 @@ export class BookingService {
   }
 
   private async cancelHolding(bookingId: number, mayHoldSeats: boolean): Promise<void> {
-    const { models, sequelize } = this.deps;
     const now = this.now();
-    const cancelled = await inTransaction(sequelize, async (transaction) => {
-      const b = await models.Booking.findByPk(bookingId, { transaction, lock: transaction.LOCK.UPDATE });
-      if (!b || b.status !== 'INITIATED' || b.seatsState !== 'HOLDING') return undefined;
-      b.status = 'CANCELLED';
-      b.cancelReason = RESERVATION_FAILED;
-      b.seatsState = mayHoldSeats ? 'RELEASING' : 'RELEASED';
-      b.releaseLeaseUntil = mayHoldSeats ? this.leaseUntil(now) : null;
-      await b.save({ transaction });
-      return b;
+    const cancelled = await this.deps.store.change(bookingId, (b) => {
+      const change = giveUpHold(b, mayHoldSeats, now, this.deps.releaseRetrySeconds);
+      return { change, result: change?.booking };
     });
-    if (cancelled && mayHoldSeats) await this.deps.releaser.release(cancelled);
+    if (cancelled && needsRelease(cancelled)) await this.deps.releaser.release(cancelled);
   }
 
   async get(who: Identity, id: number): Promise<BookingView> {
-    const b = await this.deps.models.Booking.findByPk(id);
-    if (!b || !isVisible(asRecord(b)) || !canSee(b, who)) throw notFound(`Booking ${id} not found`);
-    return toBookingView(asRecord(b));
+    const b = await this.deps.store.find(id);
+    if (!b || !isVisible(b) || !canSee(b, who))
+      throw new Refused({ kind: 'booking-not-found', bookingId: id });
+    return toBookingView(b);
   }
 
   /** The caller's bookings, newest first. */
   async list(who: Identity, page: number, limit: number): Promise<Page<BookingView>> {
-    const { rows, count } = await this.deps.models.Booking.findAndCountAll({
-      where: { [Op.and]: [{ userId: who.userId }, visible] },
-      order: [['id', 'DESC']],
-      offset: (page - 1) * limit,
-      limit,
-    });
-    return { data: rows.map((b) => toBookingView(asRecord(b))), page, limit, total: count };
+    const { rows, total } = await this.deps.store.listVisible(who.userId, (page - 1) * limit, limit);
+    return { data: rows.map(toBookingView), page, limit, total };
   }
 
   /** Cancels for the user: CANCELLED/USER with a booking.cancelled event, then the seats are released once. */
   async cancel(who: Identity, id: number): Promise<BookingView> {
-    const { models, sequelize } = this.deps;
     const now = this.now();
-    const { booking, changed } = await inTransaction(sequelize, async (transaction) => {
-      const b = await models.Booking.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE });
-      if (!b || !isVisible(asRecord(b)) || !canSee(b, who)) throw notFound(`Booking ${id} not found`);
-      if (b.status === 'CANCELLED') return { booking: b, changed: false };
-      const refusal = cancelRefusal(asRecord(b), now);
-      if (refusal === 'payment-in-progress') {
-        throw conflict(`A payment for booking ${id} is in progress; try again shortly`);
-      }
-      if (refusal === 'departed')
-        throw conflict(`The flight of booking ${id} has departed; it can no longer be cancelled`);
-      const previous = b.status;
-      b.status = 'CANCELLED';
-      b.cancelReason = 'USER';
-      if (b.seatsState !== 'RELEASED') {
-        b.seatsState = 'RELEASING';
-        b.releaseLeaseUntil = this.leaseUntil(now);
-      }
-      await b.save({ transaction });
-      await recordEvent(models.OutboxEvent, 'booking.cancelled', b, previous, transaction, now);
-      return { booking: b, changed: true };
+    const decision = await this.deps.store.change(id, (b) => {
+      const d = cancelByUser(b, who, now, this.deps.releaseRetrySeconds);
+      return { change: d.kind === 'cancelled' ? d.change : undefined, result: d };
     });
-    if (changed) {
-      this.deps.onEvents();
-      if (booking.seatsState === 'RELEASING') await this.deps.releaser.release(booking);
+    switch (decision.kind) {
+      case 'refused':
+        if (decision.refusal === 'payment-in-progress') {
+          throw new Refused({ kind: 'cancel-while-paying', bookingId: id });
+        }
+        if (decision.refusal === 'departed')
+          throw new Refused({ kind: 'cancel-after-departure', bookingId: id });
+        throw new Refused({ kind: 'booking-not-found', bookingId: id });
+      case 'unchanged':
+        return toBookingView(decision.booking);
+      case 'cancelled': {
+        const { booking } = decision.change;
+        this.deps.onEvents();
+        if (needsRelease(booking)) await this.deps.releaser.release(booking);
+        return toBookingView(booking);
+      }
     }
-    return toBookingView(asRecord(booking));
   }
 }

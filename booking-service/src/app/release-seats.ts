@@ -1,6 +1,6 @@
 import type { Logger } from '@skyway/common';
 import type { FlightClient } from '../clients/flight-client';
-import type { Booking } from '../db/models';
+import type { BookingsStore, SeatsToRelease } from '../db/bookings-store';
 
 /**
  * Gives a cancelled booking's seats back at flight-service. The DELETE is idempotent there, so a release
@@ -9,12 +9,12 @@ import type { Booking } from '../db/models';
  */
 export class SeatReleaser {
   constructor(
-    private readonly flights: FlightClient,
-    private readonly bookings: typeof Booking,
+    private readonly flights: Pick<FlightClient, 'releaseSeats'>,
+    private readonly bookings: Pick<BookingsStore, 'markReleased'>,
     private readonly logger: Logger,
   ) {}
 
-  async release(b: { id: number; flightId: number }): Promise<boolean> {
+  async release(b: SeatsToRelease): Promise<boolean> {
     let released = false;
     try {
       released = await this.flights.releaseSeats(b.flightId, b.id);
@@ -25,16 +25,12 @@ export class SeatReleaser {
       this.logger.warn('seat release not confirmed; the sweeper will retry it', { bookingId: b.id });
       return false;
     }
-    await this.bookings.update(
-      { seatsState: 'RELEASED', releaseLeaseUntil: null },
-      // Seat bookkeeping is internal: it must not move the booking's public updatedAt.
-      { where: { id: b.id, seatsState: 'RELEASING' }, silent: true },
-    );
+    await this.bookings.markReleased(b.id);
     return true;
   }
 
   /** Releases several bookings, a few at a time, so a batch does not flood flight-service. */
-  async releaseAll(bookings: Array<{ id: number; flightId: number }>, concurrency = 8): Promise<number[]> {
+  async releaseAll(bookings: SeatsToRelease[], concurrency = 8): Promise<number[]> {
     const done: number[] = [];
     let next = 0;
     const worker = async () => {
