@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { layers } from './eslint.layers.mjs';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**'] },
@@ -26,5 +27,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  ...layers,
   prettier,
 );
