@@ -3,6 +3,7 @@ import request from 'supertest';
 import { createSequelize } from '@skyway/common';
 import { testDbServer } from '@skyway/common/testing';
 import { IdempotencyStore } from '../src/db/idempotency-store';
+import { PaymentsStore } from '../src/db/payments-store';
 import {
   book,
   bookingRows,
@@ -284,3 +285,49 @@ test("flight-service's database capped during the race: the same, from the other
     await capped.drop();
   }
 }, 150_000);
+
+describe('a payment is never left "in progress" for its own retries', () => {
+  test('a 409 "already in progress" is not stored for the key: once the other attempt is over, the retry pays', async () => {
+    const flight = await createFlight(stack, 5, 1000);
+    const b = await book(stack, 6501, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    // Another attempt is charging right now.
+    await stack.bookingsDb.query("UPDATE bookings SET status = 'PENDING', updated_at = NOW(3) WHERE id = ?", {
+      replacements: [b.body.id],
+    });
+    const busy = await pay(stack, 6501, { bookingId: b.body.id, amount: 1000 }, 'busy-key');
+    expectProblem(busy, 409);
+    expect(busy.headers['retry-after']).toBe('1');
+    // That attempt gave up and put the booking back.
+    await stack.bookingsDb.query("UPDATE bookings SET status = 'INITIATED' WHERE id = ?", {
+      replacements: [b.body.id],
+    });
+    const paid = await pay(stack, 6501, { bookingId: b.body.id, amount: 1000 }, 'busy-key').expect(201);
+    expect(paid.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  test('the start of a payment committed behind a broken connection is undone: the retry with the key pays at once', async () => {
+    const flight = await createFlight(stack, 5, 1000);
+    const b = await book(stack, 6502, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+    const start = PaymentsStore.prototype.start;
+    const spy = jest.spyOn(PaymentsStore.prototype, 'start').mockImplementationOnce(async function (
+      this: PaymentsStore,
+      ...args: Parameters<PaymentsStore['start']>
+    ) {
+      await start.apply(this, args);
+      // PENDING is committed; the answer is lost with the connection.
+      throw Object.assign(new Error('Connection lost: The server closed the connection.'), {
+        name: 'SequelizeConnectionError',
+      });
+    } as PaymentsStore['start']);
+    try {
+      const lost = await pay(stack, 6502, { bookingId: b.body.id, amount: 1000 }, 'lost-start');
+      expectProblem(lost, 503);
+      const [row] = await bookingRows(stack, 'id = ?', [b.body.id]);
+      expect(row.status).toBe('INITIATED');
+      const paid = await pay(stack, 6502, { bookingId: b.body.id, amount: 1000 }, 'lost-start').expect(201);
+      expect(paid.body.bookingId).toBe(b.body.id);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

@@ -83,7 +83,9 @@ export class PaymentService {
   ): Promise<PaymentView> {
     const { provider, logger } = this.deps;
     const { bookingId, amount } = input;
-    const { step, payment: earlier } = await this.deps.payments.start(bookingId, (b): Start => {
+    // The PENDING this attempt wrote, should the database not confirm the commit (see below).
+    let pendingAt: Date | undefined;
+    const begin = this.deps.payments.start(bookingId, (b): Start => {
       if (!b || b.userId !== who.userId) {
         return { effect: 'none', refusal: { kind: 'booking-not-found', bookingId } };
       }
@@ -92,12 +94,28 @@ export class PaymentService {
         now.getTime() - this.deps.paymentTimeoutSeconds * 1000 - ABANDON_GRACE_MS,
       );
       const decision = startPayment(b, amount, now, abandonedBefore);
-      if (decision.kind === 'started') return { effect: 'start', ...decision };
+      if (decision.kind === 'started') {
+        pendingAt = decision.change.booking.updatedAt;
+        return { effect: 'start', ...decision };
+      }
       // Perhaps paid with this very key by a request whose answer was lost (its commit went through while the
       // connection broke): the retry gets that payment, not a 409.
       if (decision.refusal === 'already-booked') return { effect: 'read-payment' };
       return { effect: 'none', refusal: paymentRefused(decision.refusal, b) };
     });
+    let started: Awaited<typeof begin>;
+    try {
+      started = await begin;
+    } catch (err) {
+      if (err instanceof Refused || !pendingAt) throw err;
+      // The connection broke around the COMMIT of PENDING: it may have gone through, with nobody left to finish
+      // or undo it, and every retry would be told "in progress" until the attempt counted as abandoned. Undo it
+      // (a no-op if it never committed) before the key is released.
+      logger.warn('the start of a payment was not confirmed; undoing it', { err, bookingId });
+      const later = await this.backToInitiated(bookingId, pendingAt);
+      throw new Refused({ kind: 'payment-not-started', settled: later?.settled });
+    }
+    const { step, payment: earlier } = started;
     if (step.effect === 'none') throw new Refused(step.refusal);
     if (step.effect === 'read-payment') {
       if (earlier && earlier.userId === who.userId && earlier.idempotencyKey === idempotencyKey) {

@@ -39,6 +39,7 @@ export type Refusal =
    * Idempotency-Key must not be released before.
    */
   | { kind: 'payment-unconfirmed'; settled?: Promise<unknown> }
+  | { kind: 'payment-not-started'; settled?: Promise<unknown> }
   | { kind: 'payment-not-recorded'; settled?: Promise<unknown> };
 
 /** A use case's refusal, thrown. */

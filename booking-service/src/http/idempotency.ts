@@ -159,12 +159,14 @@ function captureResponse(res: Response, fence: ClaimFence, opts: IdempotencyOpti
     const status = res.statusCode;
     const type = String(res.get('Content-Type') ?? 'application/json');
     const text = bodyText(body);
-    const what = status >= 500 ? 'release an Idempotency-Key' : 'store an idempotent response';
+    // A 5xx, or an answer that asks the client to retry shortly (a payment still running), is no answer for
+    // the key to keep: the key is released, so the retry is processed again instead of replaying "in progress".
+    const transient = status >= 500 || res.get('Retry-After') !== undefined;
+    const what = transient ? 'release an Idempotency-Key' : 'store an idempotent response';
     const store = async () => {
-      const mine =
-        status >= 500
-          ? await opts.store.release(fence)
-          : await opts.store.complete(fence, { status, type, location: locationOf(res), body: text });
+      const mine = transient
+        ? await opts.store.release(fence)
+        : await opts.store.complete(fence, { status, type, location: locationOf(res), body: text });
       // Taken over after the lock time by a retry (whose answer is the one kept), or, for a 5xx, already answered by
       // a booking that committed before this request failed (that answer stays for the retry to replay).
       if (!mine)

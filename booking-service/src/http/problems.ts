@@ -10,6 +10,8 @@ interface Problem {
   /** `about:blank` when absent. */
   type?: string;
   errors?: FieldError[];
+  /** A state that passes by itself: the client should retry after this many seconds (and no key stores it). */
+  retryAfter?: number;
 }
 
 type ProblemTable = { [K in Refusal['kind']]: (r: Extract<Refusal, { kind: K }>) => Problem };
@@ -20,6 +22,7 @@ const PROBLEMS: ProblemTable = {
   'cancel-while-paying': (r) => ({
     status: 409,
     detail: `A payment for booking ${r.bookingId} is in progress; try again shortly`,
+    retryAfter: 1,
   }),
   'cancel-after-departure': (r) => ({
     status: 409,
@@ -72,6 +75,7 @@ const PROBLEMS: ProblemTable = {
   'payment-in-progress': (r) => ({
     status: 409,
     detail: `A payment for booking ${r.bookingId} is already in progress`,
+    retryAfter: 1,
   }),
   'booking-cancelled': (r) => ({ status: 410, detail: `Booking ${r.bookingId} is cancelled` }),
   'booking-expired': (r) => ({
@@ -97,20 +101,29 @@ const PROBLEMS: ProblemTable = {
     status: 502,
     detail: 'The payment provider did not confirm the charge; retry with the same Idempotency-Key',
   }),
+  'payment-not-started': () => ({
+    status: 503,
+    detail:
+      'The database did not confirm the payment; nothing was charged. Retry with the same Idempotency-Key',
+  }),
   'payment-not-recorded': () => ({
     status: 503,
     detail: 'The payment could not be recorded; retry with the same Idempotency-Key',
   }),
 };
 
+const problemOf = (refusal: Refusal): Problem => (PROBLEMS[refusal.kind] as (r: Refusal) => Problem)(refusal);
+
 export function problemFor(refusal: Refusal): HttpProblem {
-  const p = (PROBLEMS[refusal.kind] as (r: Refusal) => Problem)(refusal);
+  const p = problemOf(refusal);
   return new HttpProblem(p.status, p.detail, p.errors, p.type);
 }
 
 /** Turns a use case's refusal into its problem, for common's error handler to send. */
-export const refusalProblems: ErrorRequestHandler = (err, _req, _res, next) => {
+export const refusalProblems: ErrorRequestHandler = (err, _req, res, next) => {
   if (!(err instanceof Refused)) return next(err);
+  const { retryAfter } = problemOf(err.refusal);
+  if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
   const problem = problemFor(err.refusal);
   // Where the use case refused, for the 5xx log line.
   problem.stack = err.stack;
