@@ -221,7 +221,11 @@ export class OpenApiResponseValidator {
         ? { method, url: res.url, status: res.status, operation, problems, excerpt }
         : undefined;
 
-    const pathname = this.stripBase(new URL(res.url, 'http://client.invalid').pathname);
+    // Express routes non-strictly: `/api/v1/payments/` is the operation `/api/v1/payments`.
+    const pathname = this.stripBase(new URL(res.url, 'http://client.invalid').pathname).replace(
+      /(.)\/$/,
+      '$1',
+    );
     const match = this.templates.find((t) => t.regex.test(pathname));
     if (!match) {
       if (this.options.unmatchedPaths === 'not-found-problem') {
