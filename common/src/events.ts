@@ -3,10 +3,6 @@ import { z } from 'zod';
 /** Topic exchange every booking event is published to (durable). */
 export const EVENTS_EXCHANGE = 'skyway.events';
 
-/** Queue notification-service consumes (bound to `booking.*`) and its dead-letter queue. */
-export const NOTIFICATION_QUEUE = 'notification.booking-events';
-export const NOTIFICATION_DLQ = 'notification.booking-events.dlq';
-
 /** Names with the optional AMQP_NAME_PREFIX that tests use to stay isolated (default: no prefix). */
 export const amqpName = (prefix: string, name: string) => `${prefix}${name}`;
 

@@ -6,7 +6,6 @@ export * from './request-id';
 export * from './auth';
 export * from './health';
 export * from './db';
-export * from './flight-rules';
 export * from './server';
 export * from './http-client';
 export * from './events';

@@ -2,7 +2,6 @@ import path from 'node:path';
 import express from 'express';
 import type { Sequelize } from 'sequelize';
 import {
-  adminForWrites,
   apiDocsRoutes,
   errorHandler,
   healthRoutes,
@@ -15,6 +14,7 @@ import { useCases } from './app/index';
 import type { FlightConfig } from './config';
 import type { Models } from './db/models';
 import { openStores } from './db/stores';
+import { adminForWrites } from './http/admin-writes';
 import { crudRoutes } from './http/catalog';
 import { flightRoutes } from './http/flights';
 import { refusalsAsProblems } from './http/problems';

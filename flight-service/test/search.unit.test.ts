@@ -7,7 +7,7 @@ import {
   totalFromPage,
 } from '../src/db/flights-store';
 import { parseDay, parsePriceRange, parseSort, parseTrips } from '../src/domain/search';
-import { reservationRefusal } from '@skyway/common';
+import { reservationRefusal } from '../src/domain/holds';
 import { flightRuleErrors } from '../src/domain/catalog';
 import { toFlightSearch } from '../src/http/flights';
 

@@ -1,8 +1,9 @@
-import { reservationRefusal, type Identity, type Logger } from '@skyway/common';
+import type { Identity, Logger } from '@skyway/common';
 import type { CachedLookup, FlightCache } from '../clients/flight-cache';
 import { FlightServiceDown, type FlightClient, type FlightSummary } from '../clients/flight-client';
 import type { BookingsStore } from '../db/bookings-store';
 import {
+  hopelessHold,
   buildEvent,
   canSee,
   expiresAtFrom,
@@ -63,7 +64,7 @@ export class BookingService {
     let lookup: CachedLookup;
     try {
       lookup = await this.deps.flightCache.get(flightId);
-      if (lookup.cached && reservationRefusal(lookup.flight!, noOfSeats, now)) {
+      if (lookup.cached && hopelessHold(lookup.flight!, noOfSeats, now)) {
         lookup = await this.deps.flightCache.get(flightId, { fresh: true });
       }
     } catch (err) {
@@ -74,7 +75,7 @@ export class BookingService {
     const flight = lookup.flight;
     if (!flight) throw new Refused({ kind: 'flight-not-found', flightId });
     // Cheap early answers from a fresh look; flight-service's PUT stays the authority on seats.
-    const refusal = reservationRefusal(flight, noOfSeats, now);
+    const refusal = hopelessHold(flight, noOfSeats, now);
     if (refusal === 'departed') throw new Refused({ kind: 'flight-departed', flightId: flight.id });
     if (refusal === 'not-enough-seats') {
       throw new Refused({

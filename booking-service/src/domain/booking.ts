@@ -181,3 +181,18 @@ export function unpaidSeatsRefusal(
   if (unpaid.total + requested > caps.total) return { cap: 'total', limit: caps.total, unpaid: unpaid.total };
   return undefined;
 }
+
+/**
+ * Whether a look at the flight already says a seat hold for `seats` cannot succeed (departed, or fewer seats
+ * left). booking-service's own early answer, so a hopeless request writes nothing; flight-service decides the
+ * hold itself under its row lock and stays the authority.
+ */
+export function hopelessHold(
+  flight: { availableSeats: number; departureTime: Date },
+  seats: number,
+  now: Date,
+): 'departed' | 'not-enough-seats' | undefined {
+  if (flight.departureTime.getTime() <= now.getTime()) return 'departed';
+  if (flight.availableSeats < seats) return 'not-enough-seats';
+  return undefined;
+}

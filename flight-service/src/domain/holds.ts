@@ -1,4 +1,17 @@
-import { reservationRefusal } from '@skyway/common';
+/** Why seats cannot be held on a flight right now. */
+export type ReservationRefusal = 'departed' | 'not-enough-seats';
+
+/** Whether `seats` seats can be held on a flight right now (decided while the flight's row is locked). */
+export function reservationRefusal(
+  flight: { availableSeats: number; departureTime: Date },
+  seats: number,
+  now: Date,
+): ReservationRefusal | undefined {
+  if (flight.departureTime.getTime() <= now.getTime()) return 'departed';
+  if (flight.availableSeats < seats) return 'not-enough-seats';
+  return undefined;
+}
+
 import type { Refusal } from './refusals';
 
 export interface Reservation {

@@ -1,5 +1,9 @@
 import type { Channel } from 'amqplib';
-import { amqpName, EVENTS_EXCHANGE, NOTIFICATION_DLQ, NOTIFICATION_QUEUE } from '@skyway/common';
+import { amqpName, EVENTS_EXCHANGE } from '@skyway/common';
+
+/** The queue this service consumes (bound to `booking.*`) and its dead-letter queue. */
+export const NOTIFICATION_QUEUE = 'notification.booking-events';
+export const NOTIFICATION_DLQ = 'notification.booking-events.dlq';
 
 export interface RetryQueue {
   name: string;
