@@ -133,10 +133,39 @@ export async function bootstrapDatabase(
 
 const RETRYABLE = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
 
-export function isRetryableTxError(err: unknown): boolean {
+function txErrno(err: unknown): number | undefined {
   const e = err as { parent?: { errno?: number }; original?: { errno?: number }; errno?: number };
   const errno = e?.parent?.errno ?? e?.original?.errno ?? e?.errno;
-  return typeof errno === 'number' && RETRYABLE.has(errno);
+  return typeof errno === 'number' ? errno : undefined;
+}
+
+export function isRetryableTxError(err: unknown): boolean {
+  const errno = txErrno(err);
+  return errno !== undefined && RETRYABLE.has(errno);
+}
+
+/**
+ * How many times `retryTransaction` (and so `inTransaction`) re-ran a transaction in this process, by the error
+ * that rolled it back — on a Galera cluster `deadlock` includes the certification aborts at commit — and how many
+ * times it gave up (the error reached the caller after the last attempt).
+ */
+export interface TransactionRetries {
+  deadlock: number;
+  lockWait: number;
+  gaveUp: number;
+}
+
+const retries: TransactionRetries = { deadlock: 0, lockWait: 0, gaveUp: 0 };
+
+/** A snapshot of the retry counters since the process started (or the last `resetTransactionRetries`). */
+export function transactionRetries(): TransactionRetries {
+  return { ...retries };
+}
+
+export function resetTransactionRetries(): void {
+  retries.deadlock = 0;
+  retries.lockWait = 0;
+  retries.gaveUp = 0;
 }
 
 /** A unique-key violation (1062), from Sequelize (wrapped) or from a raw connection (`withConnection`). */
@@ -148,25 +177,50 @@ export function isDuplicateKeyError(err: unknown): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Attempts in all for a transaction rolled back by a deadlock (1213). Such a retry is cheap (the loser is rolled back
+ * at once), and on a Galera cluster it is the normal outcome of two nodes writing one hot row: every commit on one
+ * node aborts the transaction holding that row on the other at commit, so one request can lose several times in a
+ * row — 300 holds on one flight through two nodes exhausted 5 attempts (9 answered 500).
+ */
+const DEADLOCK_ATTEMPTS = 10;
+/** A lock wait timeout (1205) has already waited `innodb_lock_wait_timeout`: at most 5 attempts in all, as before. */
+const LOCK_WAIT_ATTEMPTS = 5;
+/** Back-off ceiling: jittered, doubling from 20 ms, never more than 250 ms before one attempt. */
+const MAX_BACKOFF_MS = 250;
+
+/**
  * Runs `work` in a transaction and re-runs the WHOLE transaction when MariaDB rolled it back for a
  * deadlock (1213) or a lock wait timeout (1205), with jittered back-off, at most `attempts` times.
  */
 export async function inTransaction<T>(
   sequelize: Sequelize,
   work: (t: Transaction) => Promise<T>,
-  { attempts = 5, isolationLevel }: { attempts?: number; isolationLevel?: Transaction.ISOLATION_LEVELS } = {},
+  {
+    attempts = DEADLOCK_ATTEMPTS,
+    isolationLevel,
+  }: { attempts?: number; isolationLevel?: Transaction.ISOLATION_LEVELS } = {},
 ): Promise<T> {
   return retryTransaction(() => sequelize.transaction({ isolationLevel }, (t) => work(t)), attempts);
 }
 
-/** Re-runs a whole transaction (`run`) that MariaDB rolled back for a deadlock or lock wait timeout. */
-export async function retryTransaction<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+/**
+ * Re-runs a whole transaction (`run`) that MariaDB rolled back for a deadlock — on Galera also a certification
+ * abort at commit — or a lock wait timeout: at most `attempts` runs in all (a lock wait timeout: at most 5).
+ */
+export async function retryTransaction<T>(run: () => Promise<T>, attempts = DEADLOCK_ATTEMPTS): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (err) {
-      if (!isRetryableTxError(err) || attempt >= attempts) throw err;
-      await sleep(Math.random() * 10 * 2 ** attempt);
+      if (!isRetryableTxError(err)) throw err;
+      const deadlock = txErrno(err) === 1213;
+      if (attempt >= (deadlock ? attempts : Math.min(attempts, LOCK_WAIT_ATTEMPTS))) {
+        retries.gaveUp += 1;
+        throw err;
+      }
+      if (deadlock) retries.deadlock += 1;
+      else retries.lockWait += 1;
+      await sleep(Math.random() * Math.min(10 * 2 ** attempt, MAX_BACKOFF_MS));
     }
   }
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { QueryTypes } from 'sequelize';
-import { createSequelize, inTransaction, migrate } from '../src/db';
+import { createSequelize, inTransaction, migrate, transactionRetries } from '../src/db';
 import { createTestDatabase, testDbServer, type TestDatabase } from '../src/testing';
 
 const MIGRATIONS = path.join(__dirname, 'fixtures', 'migrations');
@@ -27,6 +27,7 @@ describe('database helpers (real MariaDB)', () => {
 
   test('a transaction rolled back by a deadlock is re-run whole, and both sides commit once', async () => {
     let attempts = 0;
+    const deadlocksBefore = transactionRetries().deadlock;
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const lockBoth = (first: number, second: number) =>
       inTransaction(db.sequelize, async (transaction) => {
@@ -54,6 +55,7 @@ describe('database helpers (real MariaDB)', () => {
       { id: 2, value: 2 },
     ]);
     expect(attempts).toBeGreaterThanOrEqual(3);
+    expect(transactionRetries().deadlock - deadlocksBefore).toBe(attempts - 2);
   });
 
   test('other errors are not retried', async () => {
