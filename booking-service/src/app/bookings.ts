@@ -188,7 +188,7 @@ export class BookingService {
 
   /**
    * Compensation: a booking still waiting for its seats (HOLDING) ends CANCELLED (RESERVATION_FAILED, hidden from
-   * users) and, when seats may be held, their release is started. No event: the booking was never published as
+   * users) and, when seats may be held, their release is started (not awaited). No event: the booking was never published as
    * created. A booking that got as far as HELD is left alone (it is live and published). When the database does
    * not answer, this keeps trying in the background (and the sweeper recovers stale HOLDING bookings), so a
    * failed saga never leaves a live booking without its seats.
@@ -215,7 +215,16 @@ export class BookingService {
       const change = giveUpHold(b, mayHoldSeats, now, this.deps.releaseRetrySeconds);
       return { change, result: change?.booking };
     });
-    if (cancelled && needsRelease(cancelled)) await this.deps.releaser.release(cancelled);
+    // In the background: the client's answer does not wait for a flight-service that may be hung too (each call
+    // can take FLIGHT_CALL_ATTEMPTS × UPSTREAM_TIMEOUT_MS); the RELEASING lease lets the sweeper finish it anyway.
+    if (cancelled && needsRelease(cancelled)) {
+      void this.deps.releaser.release(cancelled).catch((err: unknown) => {
+        this.deps.logger.warn('seat release after a failed booking not recorded; the sweeper will retry it', {
+          err,
+          bookingId,
+        });
+      });
+    }
   }
 
   async get(who: Identity, id: number): Promise<BookingView> {
