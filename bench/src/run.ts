@@ -188,6 +188,383 @@ function gatewayBookings(
   });
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The scenarios, one function each, in the order main() runs them.
+
+/** What the scenarios share: the stack under load (replaced for the replicas), its databases and fixtures. */
+interface Run {
+  stack: BenchStack;
+  /** MariaDB without a default database: the raw anchor's own database, the ledgers of every stack. */
+  db: mysql.Connection;
+  /** The first stack's flights database (the search flights are inserted there). */
+  fdb: mysql.Connection;
+  tokens: string[];
+  hot: number;
+  hotReservations: number;
+  spread: number[];
+  reservationId: number;
+  /** Bookings the direct scenarios created, for the payments scenario to pay. */
+  created: CreatedBooking[];
+  /** Each service's largest RSS seen at the sample points. */
+  rss: Record<string, number | undefined>;
+}
+
+const procs = (run: Run) => ({
+  'flight-service': run.stack.flights[0],
+  'booking-service': run.stack.bookings[0],
+  'api-gateway': run.stack.gateway,
+});
+
+async function sampleRss(run: Run): Promise<void> {
+  for (const [name, p] of Object.entries(procs(run)))
+    run.rss[name] = Math.max(run.rss[name] ?? 0, (await rssMb(p.proc.pid)) ?? 0);
+}
+
+/** Seat reservations on the hot reservations flight, straight at flight-service, 16 clients. */
+function reservations(run: Run, durationSec = SECONDS): Promise<LoadResult> {
+  return load({
+    url: run.stack.flights[0].url,
+    connections: 16,
+    durationSec,
+    method: 'PUT',
+    headers: { 'x-internal-token': INTERNAL_TOKEN },
+    next: () => ({
+      path: `/internal/v1/flights/${run.hotReservations}/reservations/${1_000_000_000 + run.reservationId++}`,
+      body: { seats: 1 },
+    }),
+  });
+}
+
+/** Not recorded: JIT, connection pools and the flight cache settle before anything is measured. */
+async function warmUp(run: Run): Promise<void> {
+  await reservations(run, 2);
+  await gatewayBookings(run.stack, [run.hot], 64, run.tokens, 10);
+}
+
+/** The anchor: the raw MariaDB locked-row rate on one row, 16 connections. */
+async function rawAnchor(round: number): Promise<number> {
+  const r = await rawLockedRowTps(`${PREFIX}raw`, 16, 1, SECONDS);
+  console.log(`round ${round}: raw locked-row rate (1 row, 16 connections) ${r} tx/s`);
+  return r;
+}
+
+/** 1–2 and 4 (64 clients): interleaved rounds of raw, reservations and gateway bookings @64 on the hot flight. */
+async function hotFlightRounds(run: Run) {
+  const raw: number[] = [];
+  const flightRatios: number[] = [];
+  const gatewayRatios: number[] = [];
+  const gw64: Scenario[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const r = await rawAnchor(round);
+    raw.push(r);
+    const res = await reservations(run);
+    record(`flight-service reservations, hot flight (round ${round})`, 16, res);
+    const gw = await gatewayBookings(run.stack, [run.hot], 64, run.tokens);
+    gw64.push(
+      record(`gateway bookings, hot flight (round ${round})`, 64, gw, await oversell(PREFIX, run.db)),
+    );
+    flightRatios.push(res.rps / r);
+    gatewayRatios.push(gw.rps / r);
+    await sampleRss(run);
+  }
+  return { raw, flightRatios, gatewayRatios, gw64 };
+}
+
+/** The raw locked-row rate spread over 100 rows. */
+async function raw100Rows(): Promise<number> {
+  const raw100 = await rawLockedRowTps(`${PREFIX}raw`, 16, 100, SECONDS);
+  console.log(`raw locked-row rate over 100 rows: ${raw100} tx/s`);
+  return raw100;
+}
+
+/** Bookings straight at booking-service (internal token and identity headers); keeps what was created. */
+function directBookings(run: Run, connections: number, durationSec = SECONDS): Promise<LoadResult> {
+  return load({
+    url: run.stack.bookings[0].url,
+    connections,
+    durationSec,
+    method: 'POST',
+    next: () => {
+      const user = 1 + Math.floor(Math.random() * 1000);
+      return {
+        path: '/api/v1/bookings',
+        body: { flightId: run.hot, noOfSeats: 1 },
+        headers: serviceHeaders(user),
+      };
+    },
+    onBody: (status, body) => {
+      if (status !== 201) return;
+      const b = JSON.parse(body) as CreatedBooking;
+      run.created.push({ id: b.id, userId: b.userId, totalCost: b.totalCost });
+    },
+  });
+}
+
+/** 3: the hop's own cost: one client, so nothing queues; interleaved rounds, direct then via the gateway. */
+async function gatewayHopRounds(run: Run) {
+  const hop: Array<{ p50: number; mean: number }> = [];
+  const gw1: Scenario[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const d = record(
+      `booking-service bookings (direct), hot flight (round ${round})`,
+      1,
+      await directBookings(run, 1),
+    );
+    const g = record(
+      `gateway bookings, hot flight (round ${round})`,
+      1,
+      await gatewayBookings(run.stack, [run.hot], 1, run.tokens),
+    );
+    gw1.push(g);
+    hop.push({ p50: g.p50Ms - d.p50Ms, mean: g.meanMs - d.meanMs });
+  }
+  return { hop, gw1 };
+}
+
+/** 3: booking-service directly at 16 clients, then the same load through the gateway (gateway overhead). */
+async function bookingsAt16(run: Run) {
+  await oversell(PREFIX, run.db);
+  const direct = record(
+    'booking-service bookings (direct), hot flight',
+    16,
+    await directBookings(run, 16),
+    await oversell(PREFIX, run.db),
+  );
+  const via16 = record(
+    'gateway bookings, hot flight',
+    16,
+    await gatewayBookings(run.stack, [run.hot], 16, run.tokens),
+    await oversell(PREFIX, run.db),
+  );
+  return { direct, via16 };
+}
+
+/** 4: the concurrency sweep on the hot flight, beyond the 64 clients of the rounds. */
+async function concurrencySweep(run: Run): Promise<Scenario[]> {
+  const sweep: Scenario[] = [];
+  for (const clients of [256]) {
+    sweep.push(
+      record(
+        'gateway bookings, hot flight',
+        clients,
+        await gatewayBookings(run.stack, [run.hot], clients, run.tokens),
+        await oversell(PREFIX, run.db),
+      ),
+    );
+  }
+  return sweep;
+}
+
+/** 4: the same gateway load at 64 clients, spread over 100 flights. */
+async function spreadBookings(run: Run): Promise<Scenario> {
+  return record(
+    'gateway bookings, spread over 100 flights',
+    64,
+    await gatewayBookings(run.stack, run.spread, 64, run.tokens),
+    await oversell(PREFIX, run.db),
+  );
+}
+
+/** 6: payments with distinct idempotency keys (each booking paid once by its owner). */
+async function payments(run: Run): Promise<Scenario> {
+  const { created } = run;
+  let next = 0;
+  const res = await load({
+    url: run.stack.bookings[0].url,
+    connections: 16,
+    durationSec: SECONDS,
+    method: 'POST',
+    next: () => {
+      const b = created[next++ % created.length];
+      return {
+        path: '/api/v1/payments',
+        body: { bookingId: b.id, amount: b.totalCost },
+        headers: { ...serviceHeaders(b.userId), 'idempotency-key': `bench-${b.id}` },
+      };
+    },
+  });
+  return record(
+    `payments, distinct keys (${created.length} bookings to pay)`,
+    16,
+    res,
+    await oversell(PREFIX, run.db),
+  );
+}
+
+/** Tops the catalog up to 1k flights for search. */
+async function searchFlights1k(run: Run): Promise<void> {
+  const [[{ n: before }]] = (await run.fdb.query('SELECT COUNT(*) AS n FROM flights')) as unknown as [
+    Array<{ n: number }>,
+  ];
+  await insertSearchFlights(run.fdb, Math.max(0, 1000 - Number(before)));
+}
+
+/** Replaces the search flights with 100k of them. */
+async function searchFlights100k(run: Run): Promise<void> {
+  await run.fdb.query("DELETE FROM flights WHERE flightNumber LIKE 'BX%'");
+  await insertSearchFlights(run.fdb, 100_000);
+}
+
+/** 5: search on flight-service, 32 clients. */
+function search(run: Run, label: string): Promise<Scenario> {
+  return load({
+    url: run.stack.flights[0].url,
+    connections: 32,
+    durationSec: SECONDS,
+    headers: { 'x-internal-token': INTERNAL_TOKEN },
+    next: () => ({ path: searchPath() }),
+  }).then((r) => record(label, 32, r));
+}
+
+/** The HTTP floor: flight-service's cheapest route (/health, no database) under the same 32 clients. */
+function healthFloor(run: Run): Promise<Scenario> {
+  return load({
+    url: run.stack.flights[0].url,
+    connections: 32,
+    durationSec: SECONDS,
+    next: () => ({ path: '/health' }),
+  }).then((r) => record('flight-service GET /health (HTTP floor, no database)', 32, r));
+}
+
+/** 7: replicas — two flight-services and two booking-services behind one gateway, same hot-flight load. */
+async function replicaBookings(run: Run): Promise<Scenario> {
+  const prefix2 = `${PREFIX}r_`;
+  run.stack = await startBenchStack(prefix2, 2, 4400);
+  const fdb2 = await mysql.createConnection({ ...DB, database: `${prefix2}flights` });
+  const { hot: hot2 } = await createFlights(run.stack.flights[0].url, fdb2, 1);
+  await fdb2.end();
+  const replicas = record(
+    'gateway bookings, hot flight, 2+2 replicas',
+    64,
+    await gatewayBookings(run.stack, [hot2], 64, run.tokens),
+    await oversell(prefix2, run.db),
+  );
+  await run.stack.stop();
+  return replicas;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The report
+
+type Figures = Awaited<ReturnType<typeof hotFlightRounds>> &
+  Awaited<ReturnType<typeof gatewayHopRounds>> &
+  Awaited<ReturnType<typeof bookingsAt16>> & {
+    raw100: number;
+    sweep: Scenario[];
+    spread64: Scenario;
+    floor: Scenario;
+    search1k: Scenario;
+    search100k: Scenario;
+    replicas: Scenario;
+    rss: Record<string, number | undefined>;
+    started: number;
+  };
+
+/** What goes to results.json. */
+function summarise(f: Figures) {
+  const { raw, gatewayRatios, flightRatios, gw64, hop } = f;
+  return {
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverage: os.loadavg().map(round2),
+    },
+    rawHotRowTps: median(raw),
+    rawHotRowTpsRounds: raw,
+    raw100RowsTps: f.raw100,
+    scenarios: scenarios.map((s) => ({
+      name: s.name,
+      clients: s.clients,
+      rps: s.rps,
+      p50Ms: s.p50Ms,
+      p95Ms: s.p95Ms,
+      p99Ms: s.p99Ms,
+      errors: Object.fromEntries(Object.entries(s.statuses).filter(([k]) => !/^2\d\d$/.test(k))),
+      statuses: s.statuses,
+      oversell: s.oversell ?? null,
+      peakRssMb: s.peakRssMb,
+    })),
+    ratios: {
+      gatewayHotFlight64: round2(median(gatewayRatios)),
+      gatewayHotFlight64Rounds: gatewayRatios.map(round2),
+      flightReservations: round2(median(flightRatios)),
+      flightReservationsRounds: flightRatios.map(round2),
+      spreadOverHot64: round2(f.spread64.rps / median(gw64.map((s) => s.rps))),
+      replicaScaling64: round2(f.replicas.rps / median(gw64.map((s) => s.rps))),
+    },
+    gatewayOverheadMedianMs: round2(median(hop.map((h) => h.p50))),
+    gatewayOverhead: {
+      oneClientP50MsRounds: hop.map((h) => round2(h.p50)),
+      oneClientMeanMsRounds: hop.map((h) => round2(h.mean)),
+      sixteenClientsP50Ms: round2(f.via16.p50Ms - f.direct.p50Ms),
+    },
+    search: { p99Ms1k: f.search1k.p99Ms, p99Ms100k: f.search100k.p99Ms, healthFloorP99Ms: f.floor.p99Ms },
+    peakRssMb: f.rss,
+    durationSec: Math.round((Date.now() - f.started) / 1000),
+  };
+}
+
+/** results.json, and results.svg: throughput and p99 of gateway bookings on the hot flight against clients. */
+function writeResults(f: Figures, summary: ReturnType<typeof summarise>): void {
+  const { gw1, gw64 } = f;
+  fs.writeFileSync(path.join(OUT_DIR, 'results.json'), JSON.stringify(summary, null, 2));
+  const curve = [
+    { ...gw1[0], rps: median(gw1.map((s) => s.rps)), p99Ms: median(gw1.map((s) => s.p99Ms)) },
+    f.via16,
+    { ...gw64[0], rps: median(gw64.map((s) => s.rps)), p99Ms: median(gw64.map((s) => s.p99Ms)) },
+    f.sweep[0],
+  ];
+  fs.writeFileSync(
+    path.join(OUT_DIR, 'results.svg'),
+    concurrencyChart('Bookings through the gateway, one hot flight', curve),
+  );
+}
+
+/** The scenario table and the headline figures against their goals. */
+function printReport(f: Figures, summary: ReturnType<typeof summarise>): void {
+  const { raw, raw100, rss, search1k, search100k, floor } = f;
+  const rawHot = summary.rawHotRowTps;
+  console.log(
+    '\nscenario table (x raw = requests/s divided by the raw one-row locked-update rate of this run)',
+  );
+  console.table(
+    scenarios.map((s) => ({
+      scenario: s.name,
+      clients: s.clients,
+      'req/s': s.rps,
+      'x raw': round2(s.rps / rawHot),
+      'p50 ms': s.p50Ms,
+      'p99 ms': s.p99Ms,
+      'non-2xx': JSON.stringify(
+        Object.fromEntries(Object.entries(s.statuses).filter(([k]) => !/^2\d\d$/.test(k))),
+      ),
+      oversell: s.oversell ?? '',
+    })),
+  );
+  console.log(
+    `raw locked-row rate: ${rawHot} tx/s (rounds ${raw.join(', ')}); over 100 rows: ${raw100} tx/s`,
+  );
+  console.log(
+    `gateway hot flight @64 / raw: ${summary.ratios.gatewayHotFlight64} (rounds ${summary.ratios.gatewayHotFlight64Rounds.join(', ')}), goal ≥ 0.25`,
+  );
+  console.log(
+    `flight-service reservations / raw: ${summary.ratios.flightReservations} (rounds ${summary.ratios.flightReservationsRounds.join(', ')}), goal ≥ 0.5`,
+  );
+  console.log(
+    `gateway adds ${summary.gatewayOverheadMedianMs} ms to the median at 1 client (rounds ${summary.gatewayOverhead.oneClientP50MsRounds.join(', ')}; mean ${summary.gatewayOverhead.oneClientMeanMsRounds.join(', ')}), goal ≤ 2 ms; at 16 clients on 2 saturated cores: ${summary.gatewayOverhead.sixteenClientsP50Ms} ms`,
+  );
+  console.log(
+    `spread over 100 flights / hot: ${summary.ratios.spreadOverHot64}x (goal ≥ 2); 2+2 replicas / 1+1: ${summary.ratios.replicaScaling64}x`,
+  );
+  console.log(
+    `search p99: ${search1k.p99Ms} ms at 1k, ${search100k.p99Ms} ms at 100k flights (goal < 20 ms); GET /health p99 ${floor.p99Ms} ms at the same 32 clients`,
+  );
+  console.log(`peak RSS (MB): ${JSON.stringify(rss)} (goal < 200 each); took ${summary.durationSec} s`);
+  console.log(`wrote ${path.join(OUT_DIR, 'results.json')} and results.svg`);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   console.log(
@@ -195,302 +572,62 @@ async function main(): Promise<void> {
   );
   const tokens = tokensFor(1000);
   const db = await mysql.createConnection({ ...DB });
-  let stack = await startBenchStack(PREFIX, 1, 4300);
+  const stack = await startBenchStack(PREFIX, 1, 4300);
   const fdb = await mysql.createConnection({ ...DB, database: `${PREFIX}flights` });
-  const rss: Record<string, number | undefined> = {};
-  const procs = () => ({
-    'flight-service': stack.flights[0],
-    'booking-service': stack.bookings[0],
-    'api-gateway': stack.gateway,
-  });
-  peakRssNow = () =>
-    Object.fromEntries(Object.entries(procs()).map(([name, p]) => [name, peakRssMb(p.proc.pid)]));
-  const sampleRss = async () => {
-    for (const [name, p] of Object.entries(procs()))
-      rss[name] = Math.max(rss[name] ?? 0, (await rssMb(p.proc.pid)) ?? 0);
+  const run: Run = {
+    stack,
+    db,
+    fdb,
+    tokens,
+    hot: 0,
+    hotReservations: 0,
+    spread: [],
+    reservationId: 1,
+    created: [],
+    rss: {},
   };
+  peakRssNow = () =>
+    Object.fromEntries(Object.entries(procs(run)).map(([name, p]) => [name, peakRssMb(p.proc.pid)]));
   try {
-    const { hot, hotReservations, spread } = await createFlights(stack.flights[0].url, fdb, 100);
-    let reservationId = 1;
+    Object.assign(run, await createFlights(stack.flights[0].url, fdb, 100));
+    await warmUp(run);
+    const rounds = await hotFlightRounds(run);
+    const raw100 = await raw100Rows();
+    const hopRounds = await gatewayHopRounds(run);
+    const at16 = await bookingsAt16(run);
+    const sweep = await concurrencySweep(run);
+    const spread64 = await spreadBookings(run);
+    await sampleRss(run);
+    await payments(run);
+    await searchFlights1k(run);
+    const floor = await healthFloor(run);
+    const search1k = await search(run, 'search, 1k flights');
+    await searchFlights100k(run);
+    const search100k = await search(run, 'search, 100k flights');
+    await sampleRss(run);
+    await run.stack.stop();
+    const replicas = await replicaBookings(run);
 
-    // Warm-up, not recorded: JIT, connection pools and the flight cache settle before anything is measured.
-    await load({
-      url: stack.flights[0].url,
-      connections: 16,
-      durationSec: 2,
-      method: 'PUT',
-      headers: { 'x-internal-token': INTERNAL_TOKEN },
-      next: () => ({
-        path: `/internal/v1/flights/${hotReservations}/reservations/${1_000_000_000 + reservationId++}`,
-        body: { seats: 1 },
-      }),
-    });
-    await gatewayBookings(stack, [hot], 64, tokens, 10);
-
-    // 1–2 and 4 (64 clients): interleaved rounds against the raw locked-row rate.
-    const raw: number[] = [];
-    const flightRatios: number[] = [];
-    const gatewayRatios: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const r = await rawLockedRowTps(`${PREFIX}raw`, 16, 1, SECONDS);
-      raw.push(r);
-      console.log(`round ${round}: raw locked-row rate (1 row, 16 connections) ${r} tx/s`);
-      const res = await load({
-        url: stack.flights[0].url,
-        connections: 16,
-        durationSec: SECONDS,
-        method: 'PUT',
-        headers: { 'x-internal-token': INTERNAL_TOKEN },
-        next: () => ({
-          path: `/internal/v1/flights/${hotReservations}/reservations/${1_000_000_000 + reservationId++}`,
-          body: { seats: 1 },
-        }),
-      });
-      record(`flight-service reservations, hot flight (round ${round})`, 16, res);
-      const gw = await gatewayBookings(stack, [hot], 64, tokens);
-      record(`gateway bookings, hot flight (round ${round})`, 64, gw, await oversell(PREFIX, db));
-      flightRatios.push(res.rps / r);
-      gatewayRatios.push(gw.rps / r);
-      await sampleRss();
-    }
-    const rawHot = median(raw);
-    const raw100 = await rawLockedRowTps(`${PREFIX}raw`, 16, 100, SECONDS);
-    console.log(`raw locked-row rate over 100 rows: ${raw100} tx/s`);
-
-    // 3: booking-service directly, and the same load through the gateway (gateway overhead).
-    const created: CreatedBooking[] = [];
-    const collect = (status: number, body: string) => {
-      if (status !== 201) return;
-      const b = JSON.parse(body) as CreatedBooking;
-      created.push({ id: b.id, userId: b.userId, totalCost: b.totalCost });
+    const figures: Figures = {
+      ...rounds,
+      ...hopRounds,
+      ...at16,
+      raw100,
+      sweep,
+      spread64,
+      floor,
+      search1k,
+      search100k,
+      replicas,
+      rss: run.rss,
+      started,
     };
-    const directBookings = (connections: number, durationSec = SECONDS) =>
-      load({
-        url: stack.bookings[0].url,
-        connections,
-        durationSec,
-        method: 'POST',
-        next: () => {
-          const user = 1 + Math.floor(Math.random() * 1000);
-          return {
-            path: '/api/v1/bookings',
-            body: { flightId: hot, noOfSeats: 1 },
-            headers: serviceHeaders(user),
-          };
-        },
-        onBody: collect,
-      });
-    // The hop's own cost: one client, so nothing queues; interleaved rounds, direct then via the gateway.
-    const hop: Array<{ p50: number; mean: number }> = [];
-    const gw1: Scenario[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const d = record(
-        `booking-service bookings (direct), hot flight (round ${round})`,
-        1,
-        await directBookings(1),
-      );
-      const g = record(
-        `gateway bookings, hot flight (round ${round})`,
-        1,
-        await gatewayBookings(stack, [hot], 1, tokens),
-      );
-      gw1.push(g);
-      hop.push({ p50: g.p50Ms - d.p50Ms, mean: g.meanMs - d.meanMs });
-    }
-    await oversell(PREFIX, db);
-    const direct = record(
-      'booking-service bookings (direct), hot flight',
-      16,
-      await directBookings(16),
-      await oversell(PREFIX, db),
-    );
-    const via16 = record(
-      'gateway bookings, hot flight',
-      16,
-      await gatewayBookings(stack, [hot], 16, tokens),
-      await oversell(PREFIX, db),
-    );
-
-    // 4: concurrency sweep on the hot flight, then the same load spread over 100 flights.
-    const sweep: Scenario[] = [];
-    for (const clients of [256]) {
-      sweep.push(
-        record(
-          'gateway bookings, hot flight',
-          clients,
-          await gatewayBookings(stack, [hot], clients, tokens),
-          await oversell(PREFIX, db),
-        ),
-      );
-    }
-    const gw64 = scenarios.filter(
-      (s) => s.clients === 64 && s.name.startsWith('gateway bookings, hot flight (round'),
-    );
-    const spread64 = record(
-      'gateway bookings, spread over 100 flights',
-      64,
-      await gatewayBookings(stack, spread, 64, tokens),
-      await oversell(PREFIX, db),
-    );
-    await sampleRss();
-
-    // 6: payments with distinct idempotency keys (each booking paid once by its owner).
-    let next = 0;
-    const payments = await load({
-      url: stack.bookings[0].url,
-      connections: 16,
-      durationSec: SECONDS,
-      method: 'POST',
-      next: () => {
-        const b = created[next++ % created.length];
-        return {
-          path: '/api/v1/payments',
-          body: { bookingId: b.id, amount: b.totalCost },
-          headers: { ...serviceHeaders(b.userId), 'idempotency-key': `bench-${b.id}` },
-        };
-      },
-    });
-    record(
-      `payments, distinct keys (${created.length} bookings to pay)`,
-      16,
-      payments,
-      await oversell(PREFIX, db),
-    );
-
-    // 5: search at 1k and 100k flights, 32 clients.
-    const [[{ n: before }]] = (await fdb.query('SELECT COUNT(*) AS n FROM flights')) as unknown as [
-      Array<{ n: number }>,
-    ];
-    await insertSearchFlights(fdb, Math.max(0, 1000 - Number(before)));
-    const search = (label: string) =>
-      load({
-        url: stack.flights[0].url,
-        connections: 32,
-        durationSec: SECONDS,
-        headers: { 'x-internal-token': INTERNAL_TOKEN },
-        next: () => ({ path: searchPath() }),
-      }).then((r) => record(label, 32, r));
-    // The HTTP floor: flight-service's cheapest route (/health, no database) under the same 32 clients.
-    const floor = await load({
-      url: stack.flights[0].url,
-      connections: 32,
-      durationSec: SECONDS,
-      next: () => ({ path: '/health' }),
-    }).then((r) => record('flight-service GET /health (HTTP floor, no database)', 32, r));
-    const search1k = await search('search, 1k flights');
-    await fdb.query("DELETE FROM flights WHERE flightNumber LIKE 'BX%'");
-    await insertSearchFlights(fdb, 100_000);
-    const search100k = await search('search, 100k flights');
-    await sampleRss();
-    await stack.stop();
-
-    // 7: replicas — two flight-services and two booking-services behind one gateway, same hot-flight load.
-    const prefix2 = `${PREFIX}r_`;
-    stack = await startBenchStack(prefix2, 2, 4400);
-    const fdb2 = await mysql.createConnection({ ...DB, database: `${prefix2}flights` });
-    const { hot: hot2 } = await createFlights(stack.flights[0].url, fdb2, 1);
-    await fdb2.end();
-    const replicas = record(
-      'gateway bookings, hot flight, 2+2 replicas',
-      64,
-      await gatewayBookings(stack, [hot2], 64, tokens),
-      await oversell(prefix2, db),
-    );
-    await stack.stop();
-
-    const summary = {
-      machine: {
-        cpus: os.cpus().length,
-        model: os.cpus()[0]?.model,
-        memGb: Math.round(os.totalmem() / 2 ** 30),
-        node: process.version,
-        loadAverage: os.loadavg().map(round2),
-      },
-      rawHotRowTps: rawHot,
-      rawHotRowTpsRounds: raw,
-      raw100RowsTps: raw100,
-      scenarios: scenarios.map((s) => ({
-        name: s.name,
-        clients: s.clients,
-        rps: s.rps,
-        p50Ms: s.p50Ms,
-        p95Ms: s.p95Ms,
-        p99Ms: s.p99Ms,
-        errors: Object.fromEntries(Object.entries(s.statuses).filter(([k]) => !/^2\d\d$/.test(k))),
-        statuses: s.statuses,
-        oversell: s.oversell ?? null,
-        peakRssMb: s.peakRssMb,
-      })),
-      ratios: {
-        gatewayHotFlight64: round2(median(gatewayRatios)),
-        gatewayHotFlight64Rounds: gatewayRatios.map(round2),
-        flightReservations: round2(median(flightRatios)),
-        flightReservationsRounds: flightRatios.map(round2),
-        spreadOverHot64: round2(spread64.rps / median(gw64.map((s) => s.rps))),
-        replicaScaling64: round2(replicas.rps / median(gw64.map((s) => s.rps))),
-      },
-      gatewayOverheadMedianMs: round2(median(hop.map((h) => h.p50))),
-      gatewayOverhead: {
-        oneClientP50MsRounds: hop.map((h) => round2(h.p50)),
-        oneClientMeanMsRounds: hop.map((h) => round2(h.mean)),
-        sixteenClientsP50Ms: round2(via16.p50Ms - direct.p50Ms),
-      },
-      search: { p99Ms1k: search1k.p99Ms, p99Ms100k: search100k.p99Ms, healthFloorP99Ms: floor.p99Ms },
-      peakRssMb: rss,
-      durationSec: Math.round((Date.now() - started) / 1000),
-    };
-    fs.writeFileSync(path.join(OUT_DIR, 'results.json'), JSON.stringify(summary, null, 2));
-    const curve = [
-      { ...gw1[0], rps: median(gw1.map((s) => s.rps)), p99Ms: median(gw1.map((s) => s.p99Ms)) },
-      via16,
-      { ...gw64[0], rps: median(gw64.map((s) => s.rps)), p99Ms: median(gw64.map((s) => s.p99Ms)) },
-      sweep[0],
-    ];
-    fs.writeFileSync(
-      path.join(OUT_DIR, 'results.svg'),
-      concurrencyChart('Bookings through the gateway, one hot flight', curve),
-    );
-
-    console.log(
-      '\nscenario table (x raw = requests/s divided by the raw one-row locked-update rate of this run)',
-    );
-    console.table(
-      scenarios.map((s) => ({
-        scenario: s.name,
-        clients: s.clients,
-        'req/s': s.rps,
-        'x raw': round2(s.rps / rawHot),
-        'p50 ms': s.p50Ms,
-        'p99 ms': s.p99Ms,
-        'non-2xx': JSON.stringify(
-          Object.fromEntries(Object.entries(s.statuses).filter(([k]) => !/^2\d\d$/.test(k))),
-        ),
-        oversell: s.oversell ?? '',
-      })),
-    );
-    console.log(
-      `raw locked-row rate: ${rawHot} tx/s (rounds ${raw.join(', ')}); over 100 rows: ${raw100} tx/s`,
-    );
-    console.log(
-      `gateway hot flight @64 / raw: ${summary.ratios.gatewayHotFlight64} (rounds ${summary.ratios.gatewayHotFlight64Rounds.join(', ')}), goal ≥ 0.25`,
-    );
-    console.log(
-      `flight-service reservations / raw: ${summary.ratios.flightReservations} (rounds ${summary.ratios.flightReservationsRounds.join(', ')}), goal ≥ 0.5`,
-    );
-    console.log(
-      `gateway adds ${summary.gatewayOverheadMedianMs} ms to the median at 1 client (rounds ${summary.gatewayOverhead.oneClientP50MsRounds.join(', ')}; mean ${summary.gatewayOverhead.oneClientMeanMsRounds.join(', ')}), goal ≤ 2 ms; at 16 clients on 2 saturated cores: ${summary.gatewayOverhead.sixteenClientsP50Ms} ms`,
-    );
-    console.log(
-      `spread over 100 flights / hot: ${summary.ratios.spreadOverHot64}x (goal ≥ 2); 2+2 replicas / 1+1: ${summary.ratios.replicaScaling64}x`,
-    );
-    console.log(
-      `search p99: ${search1k.p99Ms} ms at 1k, ${search100k.p99Ms} ms at 100k flights (goal < 20 ms); GET /health p99 ${floor.p99Ms} ms at the same 32 clients`,
-    );
-    console.log(`peak RSS (MB): ${JSON.stringify(rss)} (goal < 200 each); took ${summary.durationSec} s`);
-    console.log(`wrote ${path.join(OUT_DIR, 'results.json')} and results.svg`);
+    const summary = summarise(figures);
+    writeResults(figures, summary);
+    printReport(figures, summary);
   } finally {
     await fdb.end().catch(() => undefined);
-    await stack.stop().catch(() => undefined);
+    await run.stack.stop().catch(() => undefined);
     await db.end();
     await dropDatabases(PREFIX);
   }

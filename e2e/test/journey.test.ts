@@ -1,19 +1,13 @@
 import { GATEWAY_OPENAPI, OpenApiResponseValidator } from './support/openapi-validator';
-import { ADMIN, call, eventually, startStack, type Stack } from './support/stack';
+import { eventually } from './support/stack';
+import { adminToken, gw, onGatewayResponse, rows, stack, useStack } from './support/use-stack';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack({ BOOKING_TTL_SECONDS: '8' });
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-});
+useStack({ BOOKING_TTL_SECONDS: '8' });
 
 /** Every response of the journey, checked against the gateway's OpenAPI document (see the last test). */
 const openapi = OpenApiResponseValidator.fromFile(GATEWAY_OPENAPI, { unmatchedPaths: 'not-found-problem' });
 
-const gw = async (method: string, path: string, opts: Parameters<typeof call>[3] = {}) => {
-  const res = await call(stack.gateway, method, path, opts);
+onGatewayResponse((method, path, res) =>
   // `call` hands back JSON parsed, anything else as the text it got.
   openapi.record({
     method,
@@ -21,9 +15,8 @@ const gw = async (method: string, path: string, opts: Parameters<typeof call>[3]
     status: res.status,
     headers: res.headers,
     ...(typeof res.body === 'string' || res.body === undefined ? { body: res.body } : { json: res.body }),
-  });
-  return res;
-};
+  }),
+);
 
 async function newUser(tag: string): Promise<{ id: number; email: string; token: string }> {
   const email = `${tag}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}@example.com`;
@@ -38,19 +31,8 @@ async function newUser(tag: string): Promise<{ id: number; email: string; token:
   return { id: signup.body.id, email, token: signin.body.token };
 }
 
-async function adminToken(): Promise<string> {
-  const res = await gw('POST', '/api/v1/auth/signin', { body: ADMIN });
-  expect(res.status).toBe(200);
-  return res.body.token;
-}
-
 async function flightSeats(id: number): Promise<number> {
   return (await gw('GET', `/api/v1/flights/${id}`)).body.availableSeats;
-}
-
-async function rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const [result] = await stack.db.query(sql, params);
-  return result as T[];
 }
 
 describe('a customer’s journey through the gateway', () => {
