@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createLogger } from '@skyway/common';
+import { createLogger, type Logger } from '@skyway/common';
 import { retryDelayMs, retryDelaySchedule } from '../src/domain/delivery';
 import { DependencyDownError, EventConsumer, type DeliveryContext } from '../src/events/consumer';
 import { amqpNames, type AmqpNames } from '../src/events/topology';
@@ -22,6 +22,8 @@ const proxyUrl = () => {
 };
 let broker: TestBroker;
 const consumerNames: AmqpNames[] = [];
+/** Stopped after the file too, so a test that fails half-way leaves no consumer running. */
+const consumers: Array<EventConsumer<string>> = [];
 
 beforeAll(async () => {
   await sink.start();
@@ -31,6 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const c of consumers) await c.stop().catch(() => undefined);
   await world.cleanup();
   for (const names of consumerNames) await broker.deleteTopology(names);
   await broker.close();
@@ -66,32 +69,59 @@ describe('when RabbitMQ is down', () => {
   });
 });
 
+/** The names an EventConsumer on its own queues uses (deleted after the file). */
+function consumerNamesFor(maxAttempts: number): AmqpNames {
+  const names = amqpNames(
+    `test.consumer.${randomUUID()}.`,
+    retryDelaySchedule(Math.max(2, maxAttempts), 100, 1000),
+  );
+  consumerNames.push(names);
+  return names;
+}
+
 /** An EventConsumer on its own queues, with a handler the test controls. */
 async function startConsumer(
   maxAttempts: number,
   handle: (body: string, ctx: DeliveryContext) => Promise<void>,
+  opts: { names?: AmqpNames; logger?: Logger; waitReady?: boolean } = {},
 ): Promise<{ consumer: EventConsumer<string>; names: AmqpNames }> {
-  const base = 100;
-  const max = 1000;
-  const names = amqpNames(
-    `test.consumer.${randomUUID()}.`,
-    retryDelaySchedule(Math.max(2, maxAttempts), base, max),
-  );
-  consumerNames.push(names);
+  const names = opts.names ?? consumerNamesFor(maxAttempts);
   const consumer = new EventConsumer<string>({
     url: AMQP_URL,
     names,
     prefetch: 5,
     maxAttempts,
-    retryDelayMs: (n) => retryDelayMs(n, base, max),
+    retryDelayMs: (n) => retryDelayMs(n, 100, 1000),
     parse: (content) => content.toString('utf8'),
     handle,
-    logger: createLogger('consumer-test', 'error'),
+    logger: opts.logger ?? createLogger('consumer-test', 'error'),
+    reconnectDelayMs: { initial: 50, max: 200 },
   });
+  consumers.push(consumer);
   await consumer.start();
-  await eventually(() => consumer.isReady());
+  if (opts.waitReady ?? true) await eventually(() => consumer.isReady());
   return { consumer, names };
 }
+
+/** What v1 declared: classic queues, the work queue and DLQ without arguments, the retry queues with TTL. */
+async function declareV1ClassicQueues(names: AmqpNames): Promise<void> {
+  await broker.channel.assertQueue(names.queue, { durable: true });
+  await broker.channel.assertQueue(names.dlq, { durable: true });
+  for (const r of names.retryQueues) {
+    await broker.channel.assertQueue(r.name, {
+      durable: true,
+      messageTtl: r.delayMs,
+      deadLetterExchange: '',
+      deadLetterRoutingKey: names.queue,
+    });
+  }
+}
+
+const deleteQueues = async (names: AmqpNames) => {
+  for (const q of [names.queue, names.dlq, ...names.retryQueues.map((r) => r.name)]) {
+    await broker.channel.deleteQueue(q);
+  }
+};
 
 describe('the consumer', () => {
   it('retries a failing message with growing delays, then moves it to the DLQ after MAX_DELIVERY_ATTEMPTS', async () => {
@@ -171,5 +201,118 @@ describe('the consumer', () => {
     await consumer.stop();
     expect(consumer.isReady()).toBe(false);
     expect(seen[0]).toMatch(/^after deletion \d+$/);
+  });
+});
+
+describe('the queues', () => {
+  it('are quorum queues: the work queue with a delivery limit of MAX_DELIVERY_ATTEMPTS, all dead-lettering at-least-once', async () => {
+    const { consumer, names } = await startConsumer(3, async () => undefined);
+    await consumer.stop();
+    const atLeastOnce = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' };
+    const expected = [
+      { queue: names.dlq, args: { 'x-queue-type': 'quorum' } },
+      {
+        queue: names.queue,
+        args: {
+          'x-queue-type': 'quorum',
+          'x-delivery-limit': 3,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': names.dlq,
+          ...atLeastOnce,
+        },
+      },
+      ...names.retryQueues.map((r) => ({
+        queue: r.name,
+        args: {
+          'x-queue-type': 'quorum',
+          'x-message-ttl': r.delayMs,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': names.queue,
+          ...atLeastOnce,
+        },
+      })),
+    ];
+    for (const { queue, args } of expected) {
+      // A declaration that differs in any argument (or lacks one the queue has) fails with 406, so an 'ok'
+      // says the queue has exactly these; `checkQueue` (passive) would not compare them at all.
+      expect(await broker.tryDeclare(queue, { durable: true, arguments: args })).toBe('ok');
+      expect(
+        await broker.tryDeclare(queue, { durable: true, arguments: { ...args, 'x-queue-type': 'classic' } }),
+      ).toMatch(/406 .*inequivalent arg 'x-queue-type'.*received 'classic' but current is 'quorum'/);
+    }
+  });
+
+  it('dead-letter a message redelivered without ack more often than the delivery limit (a consumer crashing on it)', async () => {
+    const { consumer, names } = await startConsumer(3, async () => undefined);
+    await consumer.stop();
+    await broker.publishRaw(names.exchange, 'booking.confirmed', Buffer.from('poison'), 'm-poison');
+    // Each "crashing consumer" takes the message and dies (its channel closes) before acking it.
+    const deliveryCounts: unknown[] = [];
+    for (let i = 0; i < 10; i++) {
+      const ch = await broker.connection.createChannel();
+      const msg = await ch.get(names.queue, { noAck: false });
+      await ch.close();
+      if (!msg) break;
+      deliveryCounts.push(msg.properties.headers?.['x-delivery-count']);
+    }
+    // The first delivery and 3 redeliveries (x-delivery-limit = MAX_DELIVERY_ATTEMPTS = 3), then the DLQ.
+    expect(deliveryCounts).toEqual([0, 1, 2, 3]);
+    const [dead] = await eventually(
+      async () => (await broker.messageCount(names.dlq)) === 1 && broker.drain(names.dlq),
+    );
+    expect(dead.body).toBe('poison');
+    expect(dead.headers).toMatchObject({ 'x-first-death-reason': 'delivery_limit' });
+    expect(await broker.messageCount(names.queue)).toBe(0);
+  });
+
+  it('meeting v1 classic queues: one error naming the upgrade procedure, not ready, consumes once they are replaced', async () => {
+    const names = consumerNamesFor(3);
+    await declareV1ClassicQueues(names);
+    const logger = createLogger('consumer-test', 'error');
+    const errors = jest.spyOn(logger, 'error');
+    const seen: string[] = [];
+    const { consumer } = await startConsumer(
+      3,
+      async (body) => {
+        seen.push(body);
+      },
+      { names, logger, waitReady: false },
+    );
+    await sleep(1500); // several reconnect attempts (50 → 200 ms back-off)
+    expect(consumer.isReady()).toBe(false);
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(String(errors.mock.calls[0][0])).toMatch(
+      new RegExp(
+        `queue ${names.dlq.replace(/\./g, '\\.')} exists with other arguments.*Upgrading from classic queues`,
+      ),
+    );
+    // Nothing of ours was changed: the classic queues are still there as v1 declared them.
+    expect(await broker.tryDeclare(names.queue, { durable: true })).toBe('ok');
+
+    await deleteQueues(names); // the operator's last step of the upgrade
+    await eventually(() => consumer.isReady(), 10_000);
+    await broker.publishRaw(names.exchange, 'booking.created', Buffer.from('after the upgrade'));
+    await eventually(() => seen.length === 1);
+    await consumer.stop();
+    expect(
+      await broker.tryDeclare(names.queue, { durable: true, arguments: { 'x-queue-type': 'classic' } }),
+    ).toMatch(/406/);
+  });
+
+  it('the service meeting a v1 classic work queue stays unready (503) and serves once it is replaced', async () => {
+    const prefix = `${world.amqpPrefix}v1.`;
+    const names = amqpNames(prefix, []);
+    await broker.channel.assertQueue(names.queue, { durable: true });
+    const service = await world.start({ SMTP_URL: sink.url, AMQP_NAME_PREFIX: prefix });
+    await sleep(1500);
+    const res = await request(service.url).get('/ready').expect(503);
+    expect(res.body.checks).toEqual({ database: 'ok', broker: expect.stringMatching(/^down: /) });
+
+    await broker.channel.deleteQueue(names.queue);
+    await eventually(async () => (await request(service.url).get('/ready')).status === 200, 40_000);
+    const bookingId = newBookingId();
+    await broker.publishEvent(service.amqp.exchange, bookingEvent('booking.confirmed', bookingId));
+    await eventually(() => sink.about(bookingId).length === 1);
+    await service.close();
   });
 });

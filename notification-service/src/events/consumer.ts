@@ -7,7 +7,7 @@ import {
 } from 'amqplib';
 import type { Logger } from '@skyway/common';
 import { nextStepAfter, type DeliveryFailure } from '../domain/delivery';
-import { assertTopology, type AmqpNames } from './topology';
+import { assertTopology, deliveryLimitFor, QueueMismatchError, type AmqpNames } from './topology';
 
 /** The message cannot be understood (not JSON, wrong shape): retrying cannot help, it goes to the DLQ at once. */
 export class InvalidMessageError extends Error {
@@ -63,6 +63,8 @@ export class EventConsumer<T> {
   private channel: ConfirmChannel | null = null;
   private consumerTag: string | null = null;
   private stopping = false;
+  /** The queue mismatch last logged, so a start blocked on it logs one error, not one per reconnect. */
+  private mismatchLogged: string | null = null;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly opts: ConsumerOptions<T>) {}
@@ -85,13 +87,15 @@ export class EventConsumer<T> {
       this.consumerTag = null;
       if (!this.stopping) logger.warn('broker connection lost; reconnecting', { error: err.message });
     });
-    this.model.on('reconnect-scheduled', (info: { attempt: number; delay: number; error: Error }) =>
-      logger.warn('broker unavailable; retrying', {
+    this.model.on('reconnect-scheduled', (info: { attempt: number; delay: number; error: Error }) => {
+      // Already logged once as an error; the next attempts only say they are still waiting for it.
+      const level = info.error instanceof QueueMismatchError ? 'debug' : 'warn';
+      logger.log(level, 'broker unavailable; retrying', {
         attempt: info.attempt,
         delayMs: info.delay,
         error: info.error.message,
-      }),
-    );
+      });
+    });
     this.model.on('error', (err: Error) => logger.warn('broker connection error', { error: err.message }));
   }
 
@@ -115,12 +119,37 @@ export class EventConsumer<T> {
       if (!this.stopping) model.close().catch(() => undefined);
     });
     await ch.prefetch(this.opts.prefetch);
-    await assertTopology(ch, this.opts.names);
+    await this.declareTopology(model);
     this.channel = ch;
     const { consumerTag } = await ch.consume(this.opts.names.queue, (msg) => this.onMessage(ch, model, msg), {
       noAck: false,
     });
     this.consumerTag = consumerTag;
+  }
+
+  /**
+   * Declares the quorum queues. One that exists with other arguments (a v1 classic queue) is logged once as an
+   * error naming the upgrade procedure, and fails this setup: the service stays unready (`/ready` 503) and
+   * recovery tries again with back-off, so it consumes once an operator has replaced the queue.
+   */
+  private async declareTopology(model: ChannelModel): Promise<void> {
+    const { names, logger, maxAttempts } = this.opts;
+    try {
+      const declared = await assertTopology(model, names, { deliveryLimit: deliveryLimitFor(maxAttempts) });
+      if (declared.deliveryLimitKept)
+        logger.warn('work queue keeps the delivery limit it was declared with; re-create it to change it', {
+          queue: names.queue,
+          wanted: deliveryLimitFor(maxAttempts),
+          broker: declared.deliveryLimitKept,
+        });
+      this.mismatchLogged = null;
+    } catch (err) {
+      if (err instanceof QueueMismatchError && this.mismatchLogged !== err.message) {
+        this.mismatchLogged = err.message;
+        logger.error(err.message, { queue: err.queue });
+      }
+      throw err;
+    }
   }
 
   private onMessage(ch: ConfirmChannel, model: ChannelModel, msg: ConsumeMessage | null): void {

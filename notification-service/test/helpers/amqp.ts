@@ -1,4 +1,4 @@
-import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import type { BookingEvent } from '@skyway/common';
 import type { AmqpNames } from '../../src/events/topology';
 
@@ -47,6 +47,22 @@ export class TestBroker {
 
   async messageCount(queue: string): Promise<number> {
     return (await this.channel.checkQueue(queue)).messageCount;
+  }
+
+  /**
+   * Declares `queue` (non-passive: it tells whether the queue has exactly these arguments) on a channel of its
+   * own, as a failed declaration closes its channel. Resolves 'ok' or the broker's error message.
+   */
+  async tryDeclare(queue: string, options: Options.AssertQueue): Promise<string> {
+    const ch = await this.connection.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      await ch.assertQueue(queue, options);
+      await ch.close();
+      return 'ok';
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   /** Removes a test's exchange and queues. */
