@@ -19,6 +19,8 @@ const CUT_MS = 5000;
 const TICK_MS = 1000;
 const SWEEP_SLACK_MS = 1000;
 const PAYMENT_TIMEOUT_S = 3;
+/** booking-service's flight cache (its default), named so the hung-flight case can wait it out. */
+const FLIGHT_CACHE_TTL_MS = 2000;
 /** Gateway → service and booking-service → flight-service timeout in this file (10 s by default). */
 const UPSTREAM_TIMEOUT_MS = 3000;
 const FLIGHT_CALL_ATTEMPTS = 3;
@@ -63,6 +65,7 @@ beforeAll(async () => {
       RETRY_MAX_DELAY_MS: '2000',
       UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
       FLIGHT_CALL_ATTEMPTS: String(FLIGHT_CALL_ATTEMPTS),
+      FLIGHT_CACHE_TTL_MS: String(FLIGHT_CACHE_TTL_MS),
     },
     {
       serviceEnv: {
@@ -365,6 +368,9 @@ describe('flight-service hung (blackholed) behind booking-service', () => {
   test('the gateway answers 504 at UPSTREAM_TIMEOUT_MS; booking-service gives up after its attempts; nothing is held', async () => {
     const c = people[0];
     const requestId = `hung-flight-${Date.now()}`;
+    // The case under test is a hung flight lookup, the saga's first step: let booking-service's short flight
+    // cache (which would skip the lookup and go straight to the hold) forget the flight first.
+    await new Promise((r) => setTimeout(r, FLIGHT_CACHE_TTL_MS + 200));
     flightLink.blackhole();
     const t0 = Date.now();
     let gatewayMs = 0;
