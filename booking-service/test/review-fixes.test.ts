@@ -9,9 +9,11 @@ import {
   bookingRows,
   createFlight,
   eventually,
+  expectEveryLiveBookingHoldsItsSeats,
   expectProblem,
   gate,
   heldByBooking,
+  LIVE_STATUSES,
   pay,
   seatLedger,
   startStack,
@@ -27,8 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-const LIVE = "status IN ('INITIATED', 'PENDING', 'BOOKED')";
 
 describe('one Idempotency-Key, one execution', () => {
   test('a request that stalls past its claim lock and wakes after a retry took over makes no second booking', async () => {
@@ -47,7 +47,7 @@ describe('one Idempotency-Key, one execution', () => {
     const late = await stalled;
     expectProblem(late, 409);
 
-    const live = await bookingRows(stack, `user_id = 6001 AND ${LIVE}`);
+    const live = await bookingRows(stack, `user_id = 6001 AND ${LIVE_STATUSES}`);
     expect(live.map((b) => b.id)).toEqual([retry.body.id]);
     const replay = await book(stack, 6001, body, 'one-key').expect(201);
     expect(replay.headers['idempotent-replayed']).toBe('true');
@@ -115,7 +115,7 @@ describe('unpaid seats are capped per customer (MAX_UNPAID_SEATS_PER_USER…)', 
     expect(refused.map((r) => [r.status, r.body.type])).toEqual(
       Array(7).fill([409, 'urn:skyway:problem:unpaid-seats-limit']),
     );
-    const live = await bookingRows(stack, `user_id = 6102 AND ${LIVE}`);
+    const live = await bookingRows(stack, `user_id = 6102 AND ${LIVE_STATUSES}`);
     expect(live.reduce((n, b) => n + b.no_of_seats, 0)).toBe(10);
     expect((await seatLedger(stack, flight.id)).available).toBe(90);
   });
@@ -240,7 +240,8 @@ async function raceThenSettle(
     90_000,
     'every booking of the race settled',
   );
-  const live = await bookingRows(stack, `flight_id = ? AND ${LIVE}`, [flight.id]);
+  const live = await expectEveryLiveBookingHoldsItsSeats(stack, flight.id);
+  // Settled: no release is under way any more, so the held seats are exactly the live bookings', one each.
   const held = await heldByBooking(stack, flight.id);
   expect(live.map((b) => [b.id, held.get(b.id)])).toEqual(live.map((b) => [b.id, 1]));
   expect([...held.keys()].sort((x, y) => x - y)).toEqual(live.map((b) => b.id));

@@ -3,6 +3,7 @@ import {
   bookingRows,
   createFlight,
   eventually,
+  expectEveryLiveBookingHoldsItsSeats,
   gate,
   heldByBooking,
   pay,
@@ -25,24 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-const LIVE = "status IN ('INITIATED', 'PENDING', 'BOOKED') AND seats_state <> 'HOLDING'";
-
-/** Every live booking of the flight holds exactly its seats at flight-service, and no seat is held twice. */
-async function expectEveryLiveBookingHoldsItsSeats(flightId: number) {
-  const live = await bookingRows(stack, `flight_id = ? AND ${LIVE}`, [flightId]);
-  const holding = await bookingRows(stack, "flight_id = ? AND seats_state = 'HOLDING'", [flightId]);
-  const held = await heldByBooking(stack, flightId);
-  const ledger = await seatLedger(stack, flightId);
-  expect(holding).toEqual([]);
-  expect(live.map((b) => [b.id, held.get(b.id)])).toEqual(live.map((b) => [b.id, b.no_of_seats]));
-  expect(ledger.held).toBeLessThanOrEqual(ledger.total);
-  expect(ledger.available).toBe(ledger.total - ledger.held);
-  // A seat held at flight-service belongs to a live booking (or to one whose release is still under way).
-  const owners = await bookingRows(stack, "flight_id = ? AND (seats_state <> 'RELEASED')", [flightId]);
-  const ownerIds = new Set(owners.map((b) => b.id));
-  for (const bookingId of held.keys()) expect(ownerIds.has(bookingId)).toBe(true);
-}
 
 async function holdingBooking(flightId: number) {
   return eventually(async () => {
@@ -86,7 +69,7 @@ test('flight-service paused mid-hold: the waiting booking cannot be paid, and th
     { replacements: [waiting.id] },
   )) as [Array<{ n: number | string }>, unknown];
   expect(Number(payments.n)).toBe(0);
-  await expectEveryLiveBookingHoldsItsSeats(flight.id);
+  await expectEveryLiveBookingHoldsItsSeats(stack, flight.id);
 });
 
 test('the hold is made but its answer is delayed: not payable until the POST answered, payable after', async () => {
@@ -105,7 +88,7 @@ test('the hold is made but its answer is delayed: not payable until the POST ans
   expect(answer.status).toBe(201);
   expect(answer.body.id).toBe(waiting.id);
   await pay(stack, 4011, { bookingId: waiting.id, amount: 1000 }, 'after-answer').expect(201);
-  await expectEveryLiveBookingHoldsItsSeats(flight.id);
+  await expectEveryLiveBookingHoldsItsSeats(stack, flight.id);
 });
 
 test('no fault: ten rounds of ten racers for one seat while a payer pays every new booking id', async () => {
@@ -139,7 +122,7 @@ test('no fault: ten rounds of ten racers for one seat while a payer pays every n
     const booked = await bookingRows(stack, "flight_id = ? AND status = 'BOOKED'", [flight.id]);
     expect(booked.length).toBeLessThanOrEqual(1);
     for (const id of paid) expect(booked.map((b) => b.id)).toContain(id);
-    await expectEveryLiveBookingHoldsItsSeats(flight.id);
+    await expectEveryLiveBookingHoldsItsSeats(stack, flight.id);
   }
 }, 120_000);
 
@@ -167,5 +150,5 @@ test('a booking whose saga was lost while HOLDING is given up by the sweeper and
     'RELEASED',
   ]);
   await eventually(async () => (await seatLedger(stack, flight.id)).available === 2);
-  await expectEveryLiveBookingHoldsItsSeats(flight.id);
+  await expectEveryLiveBookingHoldsItsSeats(stack, flight.id);
 });

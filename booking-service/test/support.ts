@@ -343,6 +343,31 @@ export async function bookingRows(
   }));
 }
 
+/** The statuses of a live booking (one that holds, or is about to hold, its seats). */
+export const LIVE_STATUSES = "status IN ('INITIATED', 'PENDING', 'BOOKED')";
+
+/**
+ * Every live booking of the flight holds exactly its seats at flight-service, none is still waiting for its
+ * hold, the flight's seat count matches its holds, and every held seat belongs to a booking that is live or whose
+ * release is still under way.
+ */
+export async function expectEveryLiveBookingHoldsItsSeats(stack: Stack, flightId: number) {
+  const live = await bookingRows(stack, `flight_id = ? AND ${LIVE_STATUSES} AND seats_state <> 'HOLDING'`, [
+    flightId,
+  ]);
+  const holding = await bookingRows(stack, "flight_id = ? AND seats_state = 'HOLDING'", [flightId]);
+  const held = await heldByBooking(stack, flightId);
+  const ledger = await seatLedger(stack, flightId);
+  expect(holding).toEqual([]);
+  expect(live.map((b) => [b.id, held.get(b.id)])).toEqual(live.map((b) => [b.id, b.no_of_seats]));
+  expect(ledger.held).toBeLessThanOrEqual(ledger.total);
+  expect(ledger.available).toBe(ledger.total - ledger.held);
+  const owners = await bookingRows(stack, "flight_id = ? AND seats_state <> 'RELEASED'", [flightId]);
+  const ownerIds = new Set(owners.map((b) => b.id));
+  for (const bookingId of held.keys()) expect(ownerIds.has(bookingId)).toBe(true);
+  return live;
+}
+
 export async function outboxRows(stack: Stack, bookingId?: number) {
   const [rows] = (await stack.bookingsDb.query(
     `SELECT id, event_id, booking_id, type, payload, published_at FROM outbox_events

@@ -30,6 +30,10 @@ export const claimFenceOf = (res: Response): ClaimFence | undefined =>
   res.locals[FENCE] as ClaimFence | undefined;
 const FENCE = 'idempotencyFence';
 
+/** The request's Idempotency-Key as the middleware parsed it (bare or sf-string), once it claimed it. */
+export const idempotencyKeyOf = (res: Response): string | undefined => res.locals[KEY] as string | undefined;
+const KEY = 'idempotencyKey';
+
 /**
  * No body this service accepts nests deeper than this; a deeper one (JSON.parse takes 100 kB of `[[[…`)
  * would otherwise overflow the stack here, before validation, and answer 500.
@@ -128,6 +132,7 @@ export function idempotency(opts: IdempotencyOptions): RequestHandler {
     }
     const fence: ClaimFence = { id: claim.id, token: claim.token };
     res.locals[FENCE] = fence;
+    res.locals[KEY] = key;
     captureResponse(res, fence, opts);
     next();
   };

@@ -4,13 +4,7 @@ import type { BookingService, BookingView } from '../app/bookings';
 import type { IdempotencyKeys } from '../app/idempotency';
 import type { PaymentService } from '../app/payments';
 import { settledOf } from '../app/refusals';
-import {
-  claimFenceOf,
-  IDEMPOTENCY_HEADER,
-  idempotency,
-  parseIdempotencyKey,
-  releaseKeyAfter,
-} from './idempotency';
+import { claimFenceOf, idempotencyKeyOf, idempotency, releaseKeyAfter } from './idempotency';
 import { bookingCreate, idParams, pageQuery, paymentCreate } from './schemas';
 
 export interface RouteDeps {
@@ -75,7 +69,8 @@ export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: 
       try {
         const payment = await payments.pay(
           who,
-          parseIdempotencyKey(req.get(IDEMPOTENCY_HEADER) ?? '') ?? '',
+          // Required on this route: the middleware has parsed and claimed it.
+          idempotencyKeyOf(res) as string,
           input,
         );
         // No payment resource of its own: its effect is the booking it paid.
