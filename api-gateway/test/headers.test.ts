@@ -1,44 +1,11 @@
 import request from 'supertest';
-import { uniquePrefix } from '@skyway/common/testing';
-import {
-  bearer,
-  dropGatewayDatabase,
-  mintToken,
-  startEchoUpstream,
-  startTestGateway,
-  type TestGateway,
-  type TestServer,
-} from './helpers';
+import { bearer, echoGateways, mintToken, type TestGateway } from './helpers';
 
 const ORIGIN = 'https://app.skyway.test';
 
-let echo: TestServer;
-const prefix = uniquePrefix('gwhd');
-const gateways: TestGateway[] = [];
-
-/** Every gateway of this file shares one database (each migrates/ensures the admin idempotently). */
-async function gatewayWith(env: NodeJS.ProcessEnv): Promise<TestGateway> {
-  const gw = await startTestGateway({
-    DB_NAME_PREFIX: prefix,
-    FLIGHT_SERVICE_URL: echo.url,
-    BOOKING_SERVICE_URL: echo.url,
-    NOTIFICATION_SERVICE_URL: echo.url,
-    CORS_ORIGINS: ORIGIN,
-    ...env,
-  });
-  gateways.push(gw);
-  return gw;
-}
-
-beforeAll(async () => {
-  echo = await startEchoUpstream();
-});
-
-afterAll(async () => {
-  for (const gw of gateways) await gw.close();
-  await echo?.close();
-  await dropGatewayDatabase(prefix);
-});
+const gateways = echoGateways('gwhd', { CORS_ORIGINS: ORIGIN });
+gateways.useIn();
+const gatewayWith = (env: NodeJS.ProcessEnv) => gateways.gatewayWith(env);
 
 /** One answer of each kind: health, the gateway's own 201, a proxied answer, a problem. */
 async function answersOf(gw: TestGateway, tag: string) {

@@ -176,3 +176,47 @@ export function accountsOn(sequelize: Sequelize, bcryptRounds: number): Accounts
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/**
+ * The gateways of one test file, in front of one echo upstream and sharing one database (each migrates and
+ * ensures the admin idempotently). Call `useIn()` at the top of the file: it starts the upstream before the
+ * tests and stops every gateway, the upstream and the database after them.
+ */
+export function echoGateways(tag: string, defaults: NodeJS.ProcessEnv = {}) {
+  const prefix = uniquePrefix(tag);
+  const started: TestGateway[] = [];
+  let echo: TestServer | undefined;
+  const upstream = () => {
+    if (!echo) throw new Error('echoGateways: useIn() has not started the upstream yet');
+    return echo;
+  };
+  return {
+    prefix,
+    get echo(): TestServer {
+      return upstream();
+    },
+    useIn(): void {
+      beforeAll(async () => {
+        echo = await startEchoUpstream();
+      });
+      afterAll(async () => {
+        for (const gw of started) await gw.close();
+        await echo?.close();
+        await dropGatewayDatabase(prefix);
+      });
+    },
+    async gatewayWith(env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
+      const url = upstream().url;
+      const gw = await startTestGateway({
+        DB_NAME_PREFIX: prefix,
+        FLIGHT_SERVICE_URL: url,
+        BOOKING_SERVICE_URL: url,
+        NOTIFICATION_SERVICE_URL: url,
+        ...defaults,
+        ...env,
+      });
+      started.push(gw);
+      return gw;
+    },
+  };
+}

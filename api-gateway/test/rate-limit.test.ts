@@ -2,47 +2,18 @@ import net from 'node:net';
 import type { Request } from 'express';
 import request from 'supertest';
 import { createClient } from 'redis';
-import { uniquePrefix } from '@skyway/common/testing';
 import { ipKey } from '../src/http/rate-limit';
-import {
-  ADMIN,
-  bearer,
-  dropGatewayDatabase,
-  mintToken,
-  startEchoUpstream,
-  startTestGateway,
-  type TestGateway,
-  type TestServer,
-} from './helpers';
+import { ADMIN, bearer, echoGateways, mintToken, type TestGateway } from './helpers';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
-let echo: TestServer;
-const prefix = uniquePrefix('gwrl');
+const gateways = echoGateways('gwrl');
+gateways.useIn();
+const prefix = gateways.prefix;
 const redisPrefix = `test:${prefix}:`;
-const gateways: TestGateway[] = [];
-
-/** Every gateway of this file shares one database (each migrates/ensures the admin idempotently). */
-async function gatewayWith(env: NodeJS.ProcessEnv): Promise<TestGateway> {
-  const gw = await startTestGateway({
-    DB_NAME_PREFIX: prefix,
-    FLIGHT_SERVICE_URL: echo.url,
-    BOOKING_SERVICE_URL: echo.url,
-    NOTIFICATION_SERVICE_URL: echo.url,
-    ...env,
-  });
-  gateways.push(gw);
-  return gw;
-}
-
-beforeAll(async () => {
-  echo = await startEchoUpstream();
-});
+const gatewayWith = (env: NodeJS.ProcessEnv) => gateways.gatewayWith(env);
 
 afterAll(async () => {
-  for (const gw of gateways) await gw.close();
-  await echo?.close();
-  await dropGatewayDatabase(prefix);
   const redis = createClient({ url: REDIS_URL });
   await redis.connect();
   try {
@@ -68,7 +39,7 @@ describe('per-client limit', () => {
       expect(res.headers['ratelimit']).toBe(`"api"; r=${5 - i}; t=60`);
       expect(res.headers['ratelimit-policy']).toMatch(/^"api"; q=5; w=60; pk=:[A-Za-z0-9+/=]+:$/);
     }
-    const before = echo.received.length;
+    const before = gateways.echo.received.length;
     const limited = await request(gw.url).get('/api/v1/flights').set(alice);
     expect(limited.status).toBe(429);
     expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -76,7 +47,7 @@ describe('per-client limit', () => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(limited.headers['ratelimit']).toMatch(/^"api"; r=0; t=\d+$/);
-    expect(echo.received.length).toBe(before);
+    expect(gateways.echo.received.length).toBe(before);
 
     // Another user, and the same user's other routes, are counted separately per user only.
     const bob = await request(gw.url)
