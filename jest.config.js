@@ -9,6 +9,8 @@ const project = (name) => ({
   moduleNameMapper: {
     '^@skyway/common$': '<rootDir>/common/src',
     '^@skyway/common/(.*)$': '<rootDir>/common/src/$1',
+    // The test kit (testkit/src): the one door from one workspace's tests into another's code.
+    '^@skyway/testkit$': '<rootDir>/testkit/src',
   },
   testMatch: ['**/*.test.ts'],
 });

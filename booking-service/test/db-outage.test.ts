@@ -1,5 +1,5 @@
 import { testDbServer } from '@skyway/common/testing';
-import { FaultProxy } from '../../e2e/test/support/fault-proxy';
+import { FaultProxy } from '@skyway/testkit';
 import {
   SimulatedPaymentProvider,
   type ChargeRequest,

@@ -1,4 +1,4 @@
-import { FaultProxy } from '../../e2e/test/support/fault-proxy';
+import { FaultProxy } from '@skyway/testkit';
 import { book, bookingRows, createFlight, eventually, seatLedger, startStack, type Stack } from './support';
 
 /**

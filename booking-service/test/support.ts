@@ -10,7 +10,7 @@ import {
   type RunningService,
 } from '@skyway/common';
 import { TEST_DB_POOL_MAX, TEST_READ_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
-import { startFlightService } from '../../flight-service/src/main';
+import { startFlightService } from '@skyway/testkit';
 import { startBookingService, type BookingServiceOptions, type RunningBookingService } from '../src/main';
 
 export const INTERNAL_TOKEN = 'test-internal-token-booking';

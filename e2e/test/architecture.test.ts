@@ -113,3 +113,90 @@ test('the SQL check sees SQL in a template literal and ignores it in a comment',
     fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
   }
 });
+
+const TOWERS = ['common', ...SERVICES, 'e2e'];
+const WORKSPACE_NAMES = new Set(SERVICES);
+
+/** Every module specifier a file imports, re-exports, requires or imports dynamically. */
+function specifiers(file: string): string[] {
+  const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+  const found: string[] = [];
+  const visit = (node: ts.Node) => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
+      if (ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
+    } else if (
+      ts.isCallExpression(node) &&
+      node.arguments.length === 1 &&
+      ts.isStringLiteral(node.arguments[0]!)
+    ) {
+      const callee = node.expression;
+      if (
+        callee.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(callee) && callee.text === 'require')
+      ) {
+        found.push(node.arguments[0].text);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+/** The imports of `file` (in tower `tower`) that reach into another tower other than through the test kit. */
+function crossings(file: string, tower: string): string[] {
+  return specifiers(file).filter((spec) => {
+    if (WORKSPACE_NAMES.has(spec.split('/')[0]!)) return true; // a service's package name
+    if (!spec.startsWith('.')) return false; // a library, @skyway/common or @skyway/testkit
+    const target = path.relative(ROOT, path.resolve(path.dirname(file), spec)).split(path.sep)[0];
+    return target !== tower;
+  });
+}
+
+function testFiles(tower: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (!fs.existsSync(dir)) return;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith('.ts')) out.push(p);
+    }
+  };
+  walk(path.join(ROOT, tower, 'test'));
+  return out;
+}
+
+test('no test imports another workspace except through @skyway/testkit', () => {
+  const offenders = TOWERS.flatMap((tower) =>
+    testFiles(tower).flatMap((file) =>
+      crossings(file, tower).map((spec) => `${path.relative(ROOT, file)}: ${spec}`),
+    ),
+  );
+  expect(offenders).toEqual([]);
+});
+
+test('the crossing check sees a relative import, a require and a package name, and lets the kit through', () => {
+  const dir = fs.mkdtempSync(path.join(ROOT, 'booking-service', 'test', 'tmp-arch-'));
+  const file = path.join(dir, 'x.test.ts');
+  try {
+    fs.writeFileSync(
+      file,
+      [
+        "import { startFlightService } from '../../../flight-service/src/main';",
+        "import { FaultProxy } from '@skyway/testkit';",
+        "import { eventually } from '@skyway/common/testing';",
+        "import { loadConfig } from '../../src/config';",
+        "const cfg = require('api-gateway/dist/config');",
+        'export { startFlightService, FaultProxy, eventually, loadConfig, cfg };',
+        '',
+      ].join('\n'),
+    );
+    expect(crossings(file, 'booking-service')).toEqual([
+      '../../../flight-service/src/main',
+      'api-gateway/dist/config',
+    ]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

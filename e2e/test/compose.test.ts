@@ -1,10 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { loadConfig as gatewayConfig } from '../../api-gateway/src/config';
-import { loadConfig as bookingConfig } from '../../booking-service/src/config';
-import { loadConfig as flightConfig } from '../../flight-service/src/config';
-import { loadConfig as notificationConfig } from '../../notification-service/src/config';
+import { gatewayConfig, bookingConfig, flightConfig, notificationConfig } from '@skyway/testkit';
 
 /** docker-compose.yml is a deliverable we cannot run here (no Docker engine), so it is checked as data. */
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { testDbServer } from '@skyway/common/testing';
-import { FaultProxy } from './support/fault-proxy';
+import { FaultProxy } from '@skyway/testkit';
 import { checkInvariants, recordEmailTimes, settle, type Window } from './support/invariants';
 import { BookingLoad, callWithDeadline, customers, flights, type Customer } from './support/load';
 import { eventually, startStack, type ServiceName, type Stack } from './support/stack';

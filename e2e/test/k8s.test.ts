@@ -17,10 +17,7 @@ import {
   Secret,
   Service,
 } from 'kubernetes-models/v1';
-import { loadConfig as gatewayConfig } from '../../api-gateway/src/config';
-import { loadConfig as bookingConfig } from '../../booking-service/src/config';
-import { loadConfig as flightConfig } from '../../flight-service/src/config';
-import { loadConfig as notificationConfig } from '../../notification-service/src/config';
+import { gatewayConfig, bookingConfig, flightConfig, notificationConfig } from '@skyway/testkit';
 
 /**
  * deploy/k8s is a deliverable no cluster runs here: every manifest is checked offline against the Kubernetes API

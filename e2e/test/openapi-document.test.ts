@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import fc from 'fast-check';
 import YAML from 'yaml';
-import { parsePriceRange, parseSort, parseTrips } from '../../flight-service/src/domain/search';
+import { parsePriceRange, parseSort, parseTrips } from '@skyway/testkit';
 import { GATEWAY_OPENAPI } from './support/openapi-validator';
 
 /**

@@ -1,8 +1,5 @@
 import { uniquePrefix } from '@skyway/common/testing';
-import { loadConfig as gatewayConfig } from '../../api-gateway/src/config';
-import { loadConfig as bookingConfig } from '../../booking-service/src/config';
-import { loadConfig as flightConfig } from '../../flight-service/src/config';
-import { loadConfig as notificationConfig } from '../../notification-service/src/config';
+import { gatewayConfig, bookingConfig, flightConfig, notificationConfig } from '@skyway/testkit';
 import { call, eventually } from './support/stack';
 import {
   cleanUpStart,

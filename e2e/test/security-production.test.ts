@@ -2,10 +2,13 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { DEV_INTERNAL_TOKEN } from '@skyway/common';
-import { loadConfig as gatewayConfig, DEV_JWT_SECRET } from '../../api-gateway/src/config';
-import { loadConfig as flightConfig } from '../../flight-service/src/config';
-import { loadConfig as bookingConfig } from '../../booking-service/src/config';
-import { loadConfig as notificationConfig } from '../../notification-service/src/config';
+import {
+  gatewayConfig,
+  DEV_JWT_SECRET,
+  flightConfig,
+  bookingConfig,
+  notificationConfig,
+} from '@skyway/testkit';
 
 /**
  * Production start-up with development secrets: every service's configuration and every real process refuse

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '@skyway/common';
 import { retryDelayMs, retryDelaySchedule } from '../src/domain/delivery';
 import { DependencyDownError, EventConsumer, type DeliveryContext } from '../src/events/consumer';
 import { amqpNames, type AmqpNames } from '../src/events/topology';
-import { FaultProxy } from '../../e2e/test/support/fault-proxy';
+import { FaultProxy } from '@skyway/testkit';
 import { AMQP_URL, TestBroker } from './helpers/amqp';
 import { bookingEvent, newBookingId } from './helpers/events';
 import { TestWorld } from './helpers/service';

@@ -3,10 +3,8 @@ import net from 'node:net';
 import path from 'node:path';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
-import { loadConfig as notificationConfig } from '../../../notification-service/src/config';
-import { amqpNamesFor } from '../../../notification-service/src/main';
+import { notificationConfig, amqpNamesFor, SmtpSink } from '@skyway/testkit';
 import { TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
-import { SmtpSink } from '../../../notification-service/test/helpers/smtp-sink';
 
 /**
  * The whole system as real processes (`node <service>/dist/main.js`, built by `npm test`'s pretest), each on a
