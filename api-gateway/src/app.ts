@@ -1,16 +1,8 @@
-import path from 'node:path';
-import express, { Router, type RequestHandler } from 'express';
+import { Router, type Express, type RequestHandler } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
 import type { Sequelize } from 'sequelize';
-import {
-  apiDocsRoutes,
-  errorHandler,
-  healthRoutes,
-  notFoundHandler,
-  requestId,
-  type Logger,
-} from '@skyway/common';
+import { openapiPathFrom, serviceApp, type Logger } from '@skyway/common';
 import type { Accounts } from './app/accounts';
 import { readinessProbe } from './clients/service-readiness';
 import type { GatewayConfig } from './config';
@@ -22,8 +14,7 @@ import { refusalsAsProblems } from './http/problems';
 import { limitProxiedBody, proxyTo, stripForgeableHeaders } from './http/proxy';
 import { clientKey, createLimiter, ipKey, type RedisCommander } from './http/rate-limit';
 
-// The YAML stays in src/ (tsc does not copy it); this resolves from both src/ and dist/.
-export const OPENAPI_PATH = path.join(__dirname, '..', 'src', 'http', 'openapi.yaml');
+export const OPENAPI_PATH = openapiPathFrom(__dirname);
 
 /** Paths the services serve themselves; matched on whole segments so `/api/v1/flightsX` is not proxied. */
 const CATALOG_PATH = /^\/api\/v1\/(cities|airports|airplanes|flights)(\/|$)/;
@@ -70,7 +61,7 @@ function forPaths(pattern: RegExp, ...handlers: RequestHandler[]): RequestHandle
   };
 }
 
-export function buildApp({ config, logger, sequelize, accounts, redis }: GatewayAppDeps): express.Express {
+export function buildApp({ config, logger, sequelize, accounts, redis }: GatewayAppDeps): Express {
   const limiterBase = {
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     redis,
@@ -79,48 +70,26 @@ export function buildApp({ config, logger, sequelize, accounts, redis }: Gateway
   };
   const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, internalToken: config.INTERNAL_TOKEN, logger };
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('trust proxy', config.TRUST_PROXY);
-  app.use(requestId);
-  app.use(stripForgeableHeaders);
-  // HSTS only when clients reach the gateway over TLS (RFC 6797 §7.2: never over plain HTTP).
-  app.use(helmet({ strictTransportSecurity: config.BEHIND_TLS }));
-  app.use(
-    cors({
-      origin: config.CORS_ORIGINS,
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-      exposedHeaders: [
-        'X-Request-Id',
-        'RateLimit',
-        'RateLimit-Policy',
-        'Retry-After',
-        'Idempotent-Replayed',
-        'Location',
-      ],
-      maxAge: 600,
-    }),
-  );
+  const corsPolicy = cors({
+    origin: config.CORS_ORIGINS,
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    exposedHeaders: [
+      'X-Request-Id',
+      'RateLimit',
+      'RateLimit-Policy',
+      'Retry-After',
+      'Idempotent-Replayed',
+      'Location',
+    ],
+    maxAge: 600,
+  });
 
   // Health and docs come before the limiter: probes must never be throttled.
   const readiness: Record<string, () => Promise<unknown>> = { database: databaseReady(sequelize) };
   if (redis) readiness.redis = () => redis.sendCommand(['PING']);
-  app.use(healthRoutes(readiness));
   const healthTimeoutMs = Math.min(HEALTH_TIMEOUT_MS, config.UPSTREAM_TIMEOUT_MS);
   const probes = (urls: string[]) =>
     urls.map((url) => readinessProbe(url, config.INTERNAL_TOKEN, healthTimeoutMs));
-  app.use(
-    serviceHealthRoute({
-      'flight-service': probes(config.FLIGHT_SERVICE_URL),
-      'booking-service': probes(config.BOOKING_SERVICE_URL),
-      'notification-service': probes(config.NOTIFICATION_SERVICE_URL),
-    }),
-  );
-  app.use(apiDocsRoutes(OPENAPI_PATH));
-
-  app.use(readCaller(accounts));
-  app.use(createLimiter({ ...limiterBase, name: 'api', limit: config.RATE_LIMIT_MAX, keyOf: clientKey }));
 
   const signinLimiter = createLimiter({
     ...limiterBase,
@@ -134,32 +103,42 @@ export function buildApp({ config, logger, sequelize, accounts, redis }: Gateway
     limit: config.SIGNUP_RATE_LIMIT_MAX,
     keyOf: ipKey,
   });
-  app.use(authRoutes({ accounts, signinLimiter, signupLimiter }));
-
   // A token that claims admin is checked against the stored role before the guards and X-User-Role use it.
   const currentRole = confirmAdminClaim(accounts);
 
-  app.use(
-    forPaths(
-      CATALOG_PATH,
-      currentRole,
-      catalogAccess,
-      limitProxiedBody,
-      proxyTo({ ...upstream, name: 'flight-service', targets: config.FLIGHT_SERVICE_URL }),
-    ),
-  );
-  app.use(
-    forPaths(
-      BOOKING_PATH,
-      requireUser,
-      currentRole,
-      limitProxiedBody,
-      proxyTo({ ...upstream, name: 'booking-service', targets: config.BOOKING_SERVICE_URL }),
-    ),
-  );
-
-  app.use(notFoundHandler);
-  app.use(refusalsAsProblems);
-  app.use(errorHandler(logger));
-  return app;
+  return serviceApp({
+    logger,
+    readiness,
+    openapiPath: OPENAPI_PATH,
+    trustProxy: config.TRUST_PROXY,
+    // HSTS only when clients reach the gateway over TLS (RFC 6797 §7.2: never over plain HTTP).
+    first: [stripForgeableHeaders, helmet({ strictTransportSecurity: config.BEHIND_TLS }), corsPolicy],
+    probes: [
+      serviceHealthRoute({
+        'flight-service': probes(config.FLIGHT_SERVICE_URL),
+        'booking-service': probes(config.BOOKING_SERVICE_URL),
+        'notification-service': probes(config.NOTIFICATION_SERVICE_URL),
+      }),
+    ],
+    routes: [
+      readCaller(accounts),
+      createLimiter({ ...limiterBase, name: 'api', limit: config.RATE_LIMIT_MAX, keyOf: clientKey }),
+      authRoutes({ accounts, signinLimiter, signupLimiter }),
+      forPaths(
+        CATALOG_PATH,
+        currentRole,
+        catalogAccess,
+        limitProxiedBody,
+        proxyTo({ ...upstream, name: 'flight-service', targets: config.FLIGHT_SERVICE_URL }),
+      ),
+      forPaths(
+        BOOKING_PATH,
+        requireUser,
+        currentRole,
+        limitProxiedBody,
+        proxyTo({ ...upstream, name: 'booking-service', targets: config.BOOKING_SERVICE_URL }),
+      ),
+    ],
+    refusals: refusalsAsProblems,
+  });
 }

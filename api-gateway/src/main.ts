@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createClient } from 'redis';
 import {
   closeServer,
+  Lifecycle,
   listen,
   listeningPort,
   type Logger,
@@ -51,12 +52,13 @@ async function connectRedis(url: string, logger: Logger) {
 /** Starts the gateway: config, database bootstrap, admin user, Redis (when configured), HTTP. */
 export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadConfig(env);
-  // ADMIN_PASSWORD gets its own warning below, naming the account.
-  const { logger, sequelize } = await openService('api-gateway', config, MIGRATIONS_DIR, {
-    devSecrets: { INTERNAL_TOKEN: DEV_SECRETS.INTERNAL_TOKEN, JWT_SECRET: DEV_SECRETS.JWT_SECRET },
-  });
-  let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
-  try {
+  const lifecycle = new Lifecycle();
+  return lifecycle.start(async () => {
+    // ADMIN_PASSWORD gets its own warning below, naming the account.
+    const { logger, sequelize } = await openService('api-gateway', config, MIGRATIONS_DIR, {
+      devSecrets: { INTERNAL_TOKEN: DEV_SECRETS.INTERNAL_TOKEN, JWT_SECRET: DEV_SECRETS.JWT_SECRET },
+    });
+    lifecycle.add('database pool', () => sequelize.close());
     const accounts = new Accounts({
       users: new UsersStore(sequelize),
       passwords: new PasswordHasher(config.BCRYPT_ROUNDS, {
@@ -77,26 +79,19 @@ export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Pro
         `ADMIN_PASSWORD is the development default "${DEV_ADMIN_PASSWORD}" for ${config.ADMIN_EMAIL}; set it before exposing this service`,
       );
     }
-    if (config.REDIS_URL) redis = await connectRedis(config.REDIS_URL, logger);
+    let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
+    if (config.REDIS_URL) {
+      const client = await connectRedis(config.REDIS_URL, logger);
+      lifecycle.add('redis', () => client.destroy());
+      redis = client;
+    }
     const app = buildApp({ config, logger, sequelize, accounts, redis });
     const server = await listen(app, config.GATEWAY_PORT, config);
+    lifecycle.add('HTTP server', () => closeServer(server));
     const port = listeningPort(server);
     logger.info('api-gateway listening', { port, rateLimitStore: redis ? 'redis' : 'memory' });
-    return {
-      port,
-      url: `http://127.0.0.1:${port}`,
-      server,
-      async close() {
-        await closeServer(server);
-        redis?.destroy();
-        await sequelize.close();
-      },
-    };
-  } catch (err) {
-    redis?.destroy();
-    await sequelize.close();
-    throw err;
-  }
+    return { port, url: `http://127.0.0.1:${port}`, server, close: () => lifecycle.close() };
+  });
 }
 
 if (require.main === module) serveMain('api-gateway', () => startApiGateway());

@@ -4,6 +4,7 @@ import {
   amqpName,
   closeServer,
   EVENTS_EXCHANGE,
+  Lifecycle,
   listen,
   listeningPort,
   type RunningService,
@@ -53,124 +54,128 @@ export async function startBookingService(
   options: BookingServiceOptions = {},
 ): Promise<RunningBookingService> {
   const config = loadConfig(env);
-  // Several statements per round trip in the stores (src/db/); values are always escaped.
-  const { logger, sequelize } = await openService('booking-service', config, MIGRATIONS_DIR, {
-    multipleStatements: true,
-  });
-  // Stores → use cases → routes and jobs.
-  const bookingsStore = new BookingsStore(sequelize);
-  const paymentsStore = new PaymentsStore(sequelize);
-  const outboxStore = new OutboxStore(sequelize);
-  const idempotencyStore = new IdempotencyStore(sequelize, {
-    ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3600_000,
-    lockMs: IDEMPOTENCY_LOCK_MS,
-  });
+  const lifecycle = new Lifecycle();
+  return lifecycle.start(async () => {
+    // Several statements per round trip in the stores (src/db/); values are always escaped.
+    const { logger, sequelize } = await openService('booking-service', config, MIGRATIONS_DIR, {
+      multipleStatements: true,
+    });
+    lifecycle.add('database pool', () => sequelize.close());
+    // Stores → use cases → routes and jobs.
+    const bookingsStore = new BookingsStore(sequelize);
+    const paymentsStore = new PaymentsStore(sequelize);
+    const outboxStore = new OutboxStore(sequelize);
+    const idempotencyStore = new IdempotencyStore(sequelize, {
+      ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3600_000,
+      lockMs: IDEMPOTENCY_LOCK_MS,
+    });
 
-  const relay = new OutboxRelay({
-    outbox: outboxStore,
-    logger,
-    amqpUrl: config.AMQP_URL,
-    exchange: amqpName(config.AMQP_NAME_PREFIX, EVENTS_EXCHANGE),
-    intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
-    batchSize: config.OUTBOX_BATCH_SIZE,
-  });
-  await relay.start();
-  const onEvents = () => relay.wake();
+    const relay = new OutboxRelay({
+      outbox: outboxStore,
+      logger,
+      amqpUrl: config.AMQP_URL,
+      exchange: amqpName(config.AMQP_NAME_PREFIX, EVENTS_EXCHANGE),
+      intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+      batchSize: config.OUTBOX_BATCH_SIZE,
+    });
+    await relay.start();
+    lifecycle.add('outbox relay', () => relay.stop());
+    const onEvents = () => relay.wake();
 
-  const flights = new FlightClient({
-    baseUrls: config.FLIGHT_SERVICE_URL,
-    internalToken: config.INTERNAL_TOKEN,
-    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-    attempts: config.FLIGHT_CALL_ATTEMPTS,
-    logger,
-  });
-  const flightCache = new FlightCache(flights, config.FLIGHT_CACHE_TTL_MS);
-  const releaser = new SeatReleaser(flights, bookingsStore, logger);
-  const paymentProvider = options.paymentProvider ?? new SimulatedPaymentProvider();
-  const bookings = new BookingService({
-    store: bookingsStore,
-    flights,
-    flightCache,
-    releaser,
-    logger,
-    ttlSeconds: config.BOOKING_TTL_SECONDS,
-    releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
-    unpaidSeatCaps: {
-      perFlight: config.MAX_UNPAID_SEATS_PER_USER_PER_FLIGHT,
-      total: config.MAX_UNPAID_SEATS_PER_USER,
-    },
-    onEvents,
-  });
-  const payments = new PaymentService({
-    payments: paymentsStore,
-    bookings: bookingsStore,
-    provider: paymentProvider,
-    logger,
-    paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
-    onEvents,
-  });
-  const expiry = new Expiry({
-    store: bookingsStore,
-    batchSize: config.SWEEPER_BATCH_SIZE,
-    paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
-    releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
-    // Every seat-hold attempt timing out, with its back-off, plus the saga's own database writes.
-    staleHoldMs: config.FLIGHT_CALL_ATTEMPTS * (config.UPSTREAM_TIMEOUT_MS + 1000) + 30_000,
-  });
-  const sweeper = new Sweeper({ expiry, releaser, logger, onEvents });
+    const flights = new FlightClient({
+      baseUrls: config.FLIGHT_SERVICE_URL,
+      internalToken: config.INTERNAL_TOKEN,
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      attempts: config.FLIGHT_CALL_ATTEMPTS,
+      logger,
+    });
+    const flightCache = new FlightCache(flights, config.FLIGHT_CACHE_TTL_MS);
+    const releaser = new SeatReleaser(flights, bookingsStore, logger);
+    const paymentProvider = options.paymentProvider ?? new SimulatedPaymentProvider();
+    const bookings = new BookingService({
+      store: bookingsStore,
+      flights,
+      flightCache,
+      releaser,
+      logger,
+      ttlSeconds: config.BOOKING_TTL_SECONDS,
+      releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
+      unpaidSeatCaps: {
+        perFlight: config.MAX_UNPAID_SEATS_PER_USER_PER_FLIGHT,
+        total: config.MAX_UNPAID_SEATS_PER_USER,
+      },
+      onEvents,
+    });
+    const payments = new PaymentService({
+      payments: paymentsStore,
+      bookings: bookingsStore,
+      provider: paymentProvider,
+      logger,
+      paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
+      onEvents,
+    });
+    const expiry = new Expiry({
+      store: bookingsStore,
+      batchSize: config.SWEEPER_BATCH_SIZE,
+      paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
+      releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
+      // Every seat-hold attempt timing out, with its back-off, plus the saga's own database writes.
+      staleHoldMs: config.FLIGHT_CALL_ATTEMPTS * (config.UPSTREAM_TIMEOUT_MS + 1000) + 30_000,
+    });
+    const sweeper = new Sweeper({ expiry, releaser, logger, onEvents });
 
-  // Runs of the cron jobs still in progress, so close() can wait for them before closing the pool.
-  const inFlight = new Set<Promise<unknown>>();
-  const track = (run: () => Promise<unknown>) => () => {
-    const p = run().finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    return p;
-  };
-  const jobs: ScheduledTask[] = [
-    cron.schedule(
-      config.SWEEPER_CRON,
-      track(() => sweeper.tick().catch((err: unknown) => logger.error('sweeper run failed', { err }))),
-      { name: 'booking-sweeper', noOverlap: true },
-    ),
-    cron.schedule(
-      config.PURGE_CRON,
-      track(() =>
-        purgeOldRows(idempotencyStore, outboxStore, config.OUTBOX_RETENTION_HOURS)
-          .then((purged) => logger.info('purged old rows', purged))
-          .catch((err: unknown) => logger.error('purge failed', { err })),
+    // Runs of the cron jobs still in progress, so close() can wait for them before closing the pool.
+    const inFlight = new Set<Promise<unknown>>();
+    const track = (run: () => Promise<unknown>) => () => {
+      const p = run().finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      return p;
+    };
+    const jobs: ScheduledTask[] = [
+      cron.schedule(
+        config.SWEEPER_CRON,
+        track(() => sweeper.tick().catch((err: unknown) => logger.error('sweeper run failed', { err }))),
+        { name: 'booking-sweeper', noOverlap: true },
       ),
-      { name: 'booking-purge', noOverlap: true },
-    ),
-  ];
-
-  const app = buildApp({
-    internalToken: config.INTERNAL_TOKEN,
-    logger,
-    sequelize,
-    bookings,
-    payments,
-    idempotencyStore,
-    brokerConnected: () => relay.isConnected(),
-  });
-  const server = await listen(app, config.BOOKING_SERVICE_PORT, config);
-  const port = listeningPort(server);
-  logger.info('booking-service listening', { port });
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    server,
-    sweeper,
-    relay,
-    paymentProvider,
-    async close() {
+      cron.schedule(
+        config.PURGE_CRON,
+        track(() =>
+          purgeOldRows(idempotencyStore, outboxStore, config.OUTBOX_RETENTION_HOURS)
+            .then((purged) => logger.info('purged old rows', purged))
+            .catch((err: unknown) => logger.error('purge failed', { err })),
+        ),
+        { name: 'booking-purge', noOverlap: true },
+      ),
+    ];
+    lifecycle.add('cron jobs', async () => {
       for (const job of jobs) await job.destroy();
-      await closeServer(server);
       await Promise.allSettled([...inFlight]);
       await sweeper.idle();
-      await relay.stop();
-      await sequelize.close();
-    },
-  };
+    });
+
+    const app = buildApp({
+      internalToken: config.INTERNAL_TOKEN,
+      logger,
+      sequelize,
+      bookings,
+      payments,
+      idempotencyStore,
+      brokerConnected: () => relay.isConnected(),
+    });
+    const server = await listen(app, config.BOOKING_SERVICE_PORT, config);
+    lifecycle.add('HTTP server', () => closeServer(server));
+    const port = listeningPort(server);
+    logger.info('booking-service listening', { port });
+    return {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      server,
+      sweeper,
+      relay,
+      paymentProvider,
+      close: () => lifecycle.close(),
+    };
+  });
 }
 
 if (require.main === module) serveMain('booking-service', () => startBookingService());

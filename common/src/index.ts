@@ -11,3 +11,4 @@ export * from './http-client';
 export * from './events';
 export * from './api-docs';
 export * from './service';
+export * from './skeleton';

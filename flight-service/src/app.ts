@@ -1,15 +1,6 @@
-import path from 'node:path';
-import express from 'express';
+import { Router, type Express } from 'express';
 import type { Sequelize } from 'sequelize';
-import {
-  apiDocsRoutes,
-  errorHandler,
-  healthRoutes,
-  notFoundHandler,
-  requestId,
-  requireInternalToken,
-  type Logger,
-} from '@skyway/common';
+import { openapiPathFrom, serviceApp, type Logger } from '@skyway/common';
 import { useCases } from './app/index';
 import type { FlightConfig } from './config';
 import type { Models } from './db/models';
@@ -35,46 +26,34 @@ export interface FlightAppDeps {
   models: Models;
 }
 
-export const OPENAPI_PATH = path.join(__dirname, '..', 'src', 'http', 'openapi.yaml');
+export const OPENAPI_PATH = openapiPathFrom(__dirname);
 
-export function buildApp({ config, logger, sequelize, models }: FlightAppDeps): express.Express {
+export function buildApp({ config, logger, sequelize, models }: FlightAppDeps): Express {
   const stores = openStores(sequelize, models);
   const uses = useCases(stores);
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(requestId);
-  app.use(healthRoutes({ database: stores.ping }));
-  app.use(apiDocsRoutes(OPENAPI_PATH));
-  app.use(requireInternalToken(config.INTERNAL_TOKEN));
-  app.use(express.json({ limit: '100kb' }));
-
-  app.use(reservationRoutes(uses.holds));
-
-  app.use('/api/v1', adminForWrites);
-  app.use(
-    crudRoutes({ path: '/api/v1/cities', resource: uses.cities, create: cityCreate, patch: cityPatch }),
-  );
-  app.use(
-    crudRoutes({
-      path: '/api/v1/airports',
-      resource: uses.airports,
-      create: airportCreate,
-      patch: airportPatch,
-    }),
-  );
-  app.use(
-    crudRoutes({
-      path: '/api/v1/airplanes',
-      resource: uses.airplanes,
-      create: airplaneCreate,
-      patch: airplanePatch,
-    }),
-  );
-  app.use(flightRoutes(uses.flights));
-
-  app.use(notFoundHandler);
-  app.use(refusalsAsProblems);
-  app.use(errorHandler(logger));
-  return app;
+  return serviceApp({
+    logger,
+    readiness: { database: stores.ping },
+    openapiPath: OPENAPI_PATH,
+    internalToken: config.INTERNAL_TOKEN,
+    routes: [
+      reservationRoutes(uses.holds),
+      Router().use('/api/v1', adminForWrites),
+      crudRoutes({ path: '/api/v1/cities', resource: uses.cities, create: cityCreate, patch: cityPatch }),
+      crudRoutes({
+        path: '/api/v1/airports',
+        resource: uses.airports,
+        create: airportCreate,
+        patch: airportPatch,
+      }),
+      crudRoutes({
+        path: '/api/v1/airplanes',
+        resource: uses.airplanes,
+        create: airplaneCreate,
+        patch: airplanePatch,
+      }),
+      flightRoutes(uses.flights),
+    ],
+    refusals: refusalsAsProblems,
+  });
 }

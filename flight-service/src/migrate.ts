@@ -1,13 +1,6 @@
-import { bootstrapDatabase, createLogger, createSequelize, loadDotenv, runMain } from '@skyway/common';
+import { migrateMain } from '@skyway/common';
 import { loadConfig } from './config';
 import { MIGRATIONS_DIR } from './main';
 
 /** `npm run migrate -w flight-service`: create the database if missing and apply migrations. */
-runMain('flight-service migrate', async () => {
-  loadDotenv();
-  const config = loadConfig();
-  const logger = createLogger('flight-service', 'info');
-  const sequelize = createSequelize(config, config.dbName);
-  await bootstrapDatabase(config, sequelize, MIGRATIONS_DIR, logger);
-  await sequelize.close();
-});
+migrateMain('flight-service', () => loadConfig(), MIGRATIONS_DIR);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   closeServer,
+  Lifecycle,
   listen,
   listeningPort,
   type BookingEvent,
@@ -47,68 +48,59 @@ export async function startNotificationService(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<NotificationService> {
   const config = loadConfig(env);
-  const { logger, sequelize } = await openService('notification-service', config, MIGRATIONS_DIR);
-  if (!config.SMTP_URL)
-    logger.warn('SMTP_URL is not set: emails are written to the log instead of being sent');
-  const mailer = createMailer(config, logger);
-  const deps: NotifierDeps = {
-    config,
-    logger,
-    store: new NotificationsStore(sequelize),
-    mailer,
-    mailDomain: mailDomain(config.MAIL_FROM),
-    retryDelayMs: (n) => retryDelayMs(n, config.RETRY_BASE_DELAY_MS, config.RETRY_MAX_DELAY_MS),
-  };
-  const names = amqpNamesFor(config);
-  const consumer = new EventConsumer<BookingEvent>({
-    url: config.AMQP_URL,
-    names,
-    prefetch: config.AMQP_PREFETCH,
-    maxAttempts: config.MAX_DELIVERY_ATTEMPTS,
-    retryDelayMs: deps.retryDelayMs,
-    parse: parseBookingEvent,
-    handle: bookingEventHandler(deps),
-    logger,
-  });
-  await consumer.start();
-  const retryJob = scheduleFailedRetry(deps);
-  const reminderJob = scheduleReminders(deps);
+  const lifecycle = new Lifecycle();
+  return lifecycle.start(async () => {
+    const { logger, sequelize } = await openService('notification-service', config, MIGRATIONS_DIR);
+    lifecycle.add('database pool', () => sequelize.close());
+    if (!config.SMTP_URL)
+      logger.warn('SMTP_URL is not set: emails are written to the log instead of being sent');
+    const mailer = createMailer(config, logger);
+    lifecycle.add('mailer', () => mailer.close());
+    const deps: NotifierDeps = {
+      config,
+      logger,
+      store: new NotificationsStore(sequelize),
+      mailer,
+      mailDomain: mailDomain(config.MAIL_FROM),
+      retryDelayMs: (n) => retryDelayMs(n, config.RETRY_BASE_DELAY_MS, config.RETRY_MAX_DELAY_MS),
+    };
+    const names = amqpNamesFor(config);
+    const consumer = new EventConsumer<BookingEvent>({
+      url: config.AMQP_URL,
+      names,
+      prefetch: config.AMQP_PREFETCH,
+      maxAttempts: config.MAX_DELIVERY_ATTEMPTS,
+      retryDelayMs: deps.retryDelayMs,
+      parse: parseBookingEvent,
+      handle: bookingEventHandler(deps),
+      logger,
+    });
+    await consumer.start();
+    lifecycle.add('event consumer', () => consumer.stop());
+    const retryJob = scheduleFailedRetry(deps);
+    const reminderJob = scheduleReminders(deps);
+    lifecycle.add('cron jobs', () => Promise.all([retryJob.stop(), reminderJob.stop()]));
 
-  const app = buildApp({
-    config,
-    logger,
-    sequelize,
-    store: deps.store,
-    brokerReady: () => consumer.isReady(),
+    const app = buildApp({
+      config,
+      logger,
+      sequelize,
+      store: deps.store,
+      brokerReady: () => consumer.isReady(),
+    });
+    const server = await listen(app, config.NOTIFICATION_SERVICE_PORT, config);
+    lifecycle.add('HTTP server', () => closeServer(server));
+    const port = listeningPort(server);
+    logger.info('notification-service listening', { port });
+    return {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      server,
+      amqp: names,
+      jobs: { retryFailed: () => retryJob.runNow(), reminders: () => reminderJob.runNow() },
+      close: () => lifecycle.close(),
+    };
   });
-  let server;
-  try {
-    server = await listen(app, config.NOTIFICATION_SERVICE_PORT, config);
-  } catch (err) {
-    await Promise.allSettled([retryJob.stop(), reminderJob.stop(), consumer.stop()]);
-    mailer.close();
-    await sequelize.close();
-    throw err;
-  }
-  const port = listeningPort(server);
-  logger.info('notification-service listening', { port });
-  let closing: Promise<void> | undefined;
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    server,
-    amqp: names,
-    jobs: { retryFailed: () => retryJob.runNow(), reminders: () => reminderJob.runNow() },
-    close() {
-      closing ??= (async () => {
-        await closeServer(server);
-        await Promise.allSettled([retryJob.stop(), reminderJob.stop(), consumer.stop()]);
-        mailer.close();
-        await sequelize.close();
-      })();
-      return closing;
-    },
-  };
 }
 
 if (require.main === module) serveMain('notification-service', () => startNotificationService(), 20_000);
