@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import autocannon from 'autocannon';
 import mysql from 'mysql2/promise';
 import { concurrencyChart } from './chart';
 import {
@@ -270,6 +271,115 @@ async function hotFlightRounds(run: Run) {
   return { raw, flightRatios, gatewayRatios, gw64 };
 }
 
+/** 101 flights of 180 seats (6 per row) for the seat scenario: the first is the hot one, the rest the spread. */
+async function seatFlights(run: Run): Promise<number[]> {
+  await run.fdb.query(
+    `INSERT INTO flights (flightNumber, airplaneId, departureAirportCode, arrivalAirportCode, departureTime, arrivalTime, price, totalSeats, availableSeats)
+     SELECT CONCAT('SEAT', seq), airplaneId, departureAirportCode, arrivalAirportCode, departureTime, arrivalTime, price, 180, 180
+       FROM flights JOIN seq_1_to_101 WHERE id = ?`,
+    [run.hot],
+  );
+  const [rows] = (await run.fdb.query(
+    "SELECT id FROM flights WHERE flightNumber LIKE 'SEAT%' ORDER BY id",
+  )) as unknown as [Array<{ id: number }>];
+  return rows.map((r) => r.id);
+}
+
+/**
+ * 64 clients straight at flight-service, each looping: hold one auto-assigned seat (PUT, no seatNumbers), then
+ * release it (DELETE), on a flight drawn from `flights`. Holding and releasing keeps at most 64 seats taken, so a
+ * 180-seat flight never fills and one flight and 100 flights are measured at the same fill. Answers holds/s.
+ */
+async function autoSeatCycles(run: Run, flights: number[]): Promise<LoadResult> {
+  const statuses: Record<string, number> = {};
+  let holds = 0;
+  type Ctx = { flightId?: number; bookingId?: number };
+  const target = (ctx: Ctx) => `/internal/v1/flights/${ctx.flightId}/reservations/${ctx.bookingId}`;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: run.stack.flights[0].url,
+        connections: 64,
+        duration: SECONDS,
+        timeout: 10,
+        headers: { 'x-internal-token': INTERNAL_TOKEN, 'content-type': 'application/json' },
+        requests: [
+          {
+            method: 'PUT',
+            setupRequest: (req, context: Ctx) => {
+              context.flightId = flights[Math.floor(Math.random() * flights.length)];
+              context.bookingId = 2_000_000_000 + run.reservationId++;
+              return { ...req, path: target(context), body: JSON.stringify({ seats: 1 }) };
+            },
+            onResponse: (status) => {
+              if (status === 201) holds += 1;
+            },
+          },
+          { method: 'DELETE', setupRequest: (req, context: Ctx) => ({ ...req, path: target(context) }) },
+        ],
+      },
+      (err, r) => (err ? reject(err) : resolve(r)),
+    );
+    instance.on('response', (_c, code) => {
+      statuses[code] = (statuses[code] ?? 0) + 1;
+    });
+  });
+  if (result.errors) statuses.errors = result.errors + result.timeouts;
+  return {
+    rps: Math.round(holds / SECONDS),
+    p50Ms: result.latency.p50,
+    meanMs: round2(result.latency.mean),
+    p95Ms: (result.latency as unknown as Record<string, number>).p97_5 ?? result.latency.p90,
+    p99Ms: result.latency.p99,
+    requests: Object.values(statuses).reduce((a, b) => a + b, 0),
+    statuses,
+  };
+}
+
+/** Seats that disagree on the seat flights: a seat row of no live reservation, or a flight whose count is off. */
+async function seatMismatches(run: Run, flights: number[]): Promise<number> {
+  const [rows] = (await run.fdb.query(
+    `SELECT
+       (SELECT COUNT(*) FROM flight_seats s LEFT JOIN seat_reservations r ON r.bookingId = s.bookingId AND r.status = 'HELD'
+         WHERE s.flightId IN (?) AND r.bookingId IS NULL) +
+       (SELECT COUNT(*) FROM flights f WHERE f.id IN (?) AND f.availableSeats <>
+          f.totalSeats - (SELECT COUNT(*) FROM flight_seats s WHERE s.flightId = f.id)) AS bad`,
+    [flights, flights],
+  )) as unknown as [Array<{ bad: number | string }>];
+  return Number(rows[0].bad);
+}
+
+/**
+ * Auto-assigned seat holds on ONE flight vs the same holds spread over 100 flights, interleaved rounds: the hot
+ * flight is no longer bounded by one row when the ratio is ≥ 0.9.
+ */
+async function seatHotVsSpread(run: Run) {
+  const [hot, ...spread] = await seatFlights(run);
+  await autoSeatCycles(run, spread); // not recorded: JIT and pools settle
+  const ratios: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const one = await autoSeatCycles(run, [hot]);
+    record(
+      `auto-assigned seat holds, ONE flight (round ${round})`,
+      64,
+      one,
+      await seatMismatches(run, [hot]),
+    );
+    const many = await autoSeatCycles(run, spread);
+    record(
+      `auto-assigned seat holds, 100 flights (round ${round})`,
+      64,
+      many,
+      await seatMismatches(run, spread),
+    );
+    ratios.push(one.rps / many.rps);
+  }
+  console.log(
+    `auto-assigned seats, one flight / 100 flights: median ${round2(median(ratios))} (rounds ${ratios.map(round2).join(', ')}; goal ≥ 0.9)`,
+  );
+  return { seatRatios: ratios };
+}
+
 /** The raw locked-row rate spread over 100 rows. */
 async function raw100Rows(): Promise<number> {
   const raw100 = await rawLockedRowTps(`${PREFIX}raw`, 16, 100, SECONDS);
@@ -448,7 +558,8 @@ async function replicaBookings(run: Run): Promise<Scenario> {
 
 type Figures = Awaited<ReturnType<typeof hotFlightRounds>> &
   Awaited<ReturnType<typeof gatewayHopRounds>> &
-  Awaited<ReturnType<typeof bookingsAt16>> & {
+  Awaited<ReturnType<typeof bookingsAt16>> &
+  Awaited<ReturnType<typeof seatHotVsSpread>> & {
     raw100: number;
     sweep: Scenario[];
     spread64: Scenario;
@@ -493,6 +604,8 @@ function summarise(f: Figures) {
       flightReservationsRounds: flightRatios.map(round2),
       spreadOverHot64: round2(f.spread64.rps / median(gw64.map((s) => s.rps))),
       replicaScaling64: round2(f.replicas.rps / median(gw64.map((s) => s.rps))),
+      autoSeatsOneOverSpread: round2(median(f.seatRatios)),
+      autoSeatsOneOverSpreadRounds: f.seatRatios.map(round2),
     },
     gatewayOverheadMedianMs: round2(median(hop.map((h) => h.p50))),
     gatewayOverhead: {
@@ -590,6 +703,10 @@ async function main(): Promise<void> {
     Object.fromEntries(Object.entries(procs(run)).map(([name, p]) => [name, peakRssMb(p.proc.pid)]));
   try {
     Object.assign(run, await createFlights(stack.flights[0].url, fdb, 100));
+    if (process.env.BENCH_ONLY === 'seats') {
+      await seatHotVsSpread(run);
+      return;
+    }
     await warmUp(run);
     const rounds = await hotFlightRounds(run);
     const raw100 = await raw100Rows();
@@ -597,6 +714,7 @@ async function main(): Promise<void> {
     const at16 = await bookingsAt16(run);
     const sweep = await concurrencySweep(run);
     const spread64 = await spreadBookings(run);
+    const seats = await seatHotVsSpread(run);
     await sampleRss(run);
     await payments(run);
     await searchFlights1k(run);
@@ -612,6 +730,7 @@ async function main(): Promise<void> {
       ...rounds,
       ...hopRounds,
       ...at16,
+      ...seats,
       raw100,
       sweep,
       spread64,

@@ -17,6 +17,8 @@ export class HttpProblem extends Error {
     readonly errors?: FieldError[],
     readonly type = 'about:blank',
     readonly title = STATUS_CODES[status] ?? 'Error',
+    /** RFC 9457 extension members (e.g. `seats` of a seat-taken problem), sent beside the standard ones. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail ?? STATUS_CODES[status] ?? 'Error');
   }
@@ -43,6 +45,7 @@ export interface ProblemBody {
   instance: string;
   requestId?: string;
   errors?: FieldError[];
+  [extension: string]: unknown;
 }
 
 export function problemBody(req: Request, p: HttpProblem): ProblemBody {
@@ -53,6 +56,7 @@ export function problemBody(req: Request, p: HttpProblem): ProblemBody {
     detail: p.message,
     instance: req.originalUrl,
     requestId: currentRequestId(),
+    ...p.extensions,
   };
   if (p.errors) body.errors = p.errors;
   return body;

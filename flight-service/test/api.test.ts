@@ -370,7 +370,9 @@ describe('OpenAPI document', () => {
         '/api/v1/airplanes/{id}',
         '/api/v1/flights',
         '/api/v1/flights/{id}',
+        '/api/v1/flights/{id}/seats',
         '/internal/v1/flights/{id}/reservations/{bookingId}',
+        '/internal/v1/flights/{id}/reservations/{bookingId}/seats',
       ].sort(),
     );
     const ui = await h.http.get('/api-docs/').expect(200);

@@ -200,4 +200,34 @@ describe('seat holds on a 3-node Galera cluster, two flight-service instances on
   test('300 concurrent holds for a 100-seat flight: certification aborts never reach the client as a 5xx', async () => {
     await holdRace(100, 300, 9000);
   }, 120_000);
+
+  // Two nodes insert the same seat's key under their own local locks; certification aborts the later commit.
+  test('20 holds choosing seat 3C through both instances: one 201, 19 × 409 seat-taken, every node agrees', async () => {
+    const flight = await createFlight(a, { totalSeats: 30 });
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).http
+          .put(`/internal/v1/flights/${flight.id}/reservations/${12_000 + i}`)
+          .set(INTERNAL)
+          .send({ seats: 1, seatNumbers: ['3C'] }),
+      ),
+    );
+    expect(countBy(responses.map((r) => r.status))).toEqual({ 201: 1, 409: 19 });
+    for (const r of responses.filter((x) => x.status === 409)) expect(r.body.seats).toEqual(['3C']);
+    const winner = 12_000 + responses.findIndex((r) => r.status === 201);
+    for (const node of cluster.nodes) {
+      const db = readerOf(node);
+      await db.query('SET SESSION wsrep_sync_wait = 1');
+      const [seats] = (await db.query('SELECT seat, bookingId FROM flight_seats WHERE flightId = ?', {
+        replacements: [flight.id],
+      })) as [Array<{ seat: string; bookingId: number | string }>, unknown];
+      expect(seats.map((x) => [x.seat, Number(x.bookingId)])).toEqual([['3C', winner]]);
+      expect(await ledgerOn(node, flight.id)).toEqual({
+        available: 29,
+        total: 30,
+        held: 1,
+        heldBy: [winner],
+      });
+    }
+  }, 120_000);
 });

@@ -9,14 +9,17 @@ const flight: LockedFlight = {
   departureAirportCode: 'DEL',
   arrivalAirportCode: 'BOM',
   price: 4500,
+  totalSeats: 5,
+  seatsPerRow: 6,
 };
+const seating = { seatNumbers: ['1A', '1B'], layout: { totalSeats: 5, seatsPerRow: 6 } };
 const request = { flightId: 7, bookingId: 42, seats: 2 };
-const held = { bookingId: 42, flightId: 7, seats: 2, status: 'HELD' as const };
+const held = { bookingId: 42, flightId: 7, seats: 2, status: 'HELD' as const, seatNumbers: ['1A', '1B'] };
 const codeOf = (d: ReturnType<typeof decideHold>) => (d.kind === 'refused' ? d.refusal.code : d.kind);
 
 describe('decideHold, on plain records', () => {
   test('a new hold takes the seats and answers with the flight as it stood', () => {
-    expect(decideHold(flight, undefined, request, now)).toEqual({
+    expect(decideHold(flight, undefined, request, now, seating)).toEqual({
       kind: 'hold',
       availableSeats: 3,
       reservation: {
@@ -64,8 +67,8 @@ describe('decideRelease', () => {
     expect(decideRelease(held, 7)).toMatchObject({ kind: 'release', seats: 2 });
     const again = decideRelease({ ...held, status: 'RELEASED' }, 7);
     expect(again.kind).toBe('already-released');
-    expect(releasedReservation(again)).toEqual({ ...held, status: 'RELEASED' });
-    expect(releasedReservation(decideRelease(held, 8))).toBeUndefined();
+    expect(releasedReservation(again, [])).toEqual({ ...held, status: 'RELEASED', seatNumbers: [] });
+    expect(releasedReservation(decideRelease(held, 8), [])).toBeUndefined();
   });
 });
 

@@ -39,8 +39,17 @@ describe('seat reservations under concurrency (checked in the tables)', () => {
       departureTime: flight.departureTime,
       price: flight.price,
     };
+    const { seatNumbers } = responses[0].body as { seatNumbers: string[] };
+    expect(new Set(seatNumbers).size).toBe(3);
     for (const r of responses)
-      expect(r.body).toEqual({ bookingId: 555, flightId: flight.id, seats: 3, status: 'HELD', flight: held });
+      expect(r.body).toEqual({
+        bookingId: 555,
+        flightId: flight.id,
+        seats: 3,
+        status: 'HELD',
+        seatNumbers,
+        flight: held,
+      });
     expect(await seatLedger(h.db, flight.id)).toEqual({ available: 47, total: 50, held: 3 });
   });
 

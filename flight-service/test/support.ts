@@ -98,3 +98,48 @@ export async function seatLedger(db: Sequelize, flightId: number) {
   )) as [Array<{ availableSeats: number; totalSeats: number; held: string | number }>, unknown];
   return { available: row.availableSeats, total: row.totalSeats, held: Number(row.held) };
 }
+
+/** Seat rows, live reservations and the flight row, read from the tables, and the public map over HTTP. */
+export async function seatState(h: FlightServiceHarness, flightId: number) {
+  const [seatRows] = (await h.db.query(
+    'SELECT seat, bookingId, passenger FROM flight_seats WHERE flightId = ? ORDER BY seat',
+    { replacements: [flightId] },
+  )) as [Array<{ seat: string; bookingId: string | number; passenger: number }>, unknown];
+  const [reservations] = (await h.db.query(
+    'SELECT bookingId, seats, status FROM seat_reservations WHERE flightId = ?',
+    { replacements: [flightId] },
+  )) as [Array<{ bookingId: string | number; seats: number; status: string }>, unknown];
+  const ledger = await seatLedger(h.db, flightId);
+  const map = (await h.http.get(`/api/v1/flights/${flightId}/seats`).set(INTERNAL).expect(200)).body as {
+    availableSeats: number;
+    seats: Array<{ seat: string; status: string }>;
+  };
+  const byBooking = new Map<number, string[]>();
+  for (const r of seatRows)
+    byBooking.set(Number(r.bookingId), [...(byBooking.get(Number(r.bookingId)) ?? []), r.seat]);
+  return { seatRows, reservations, ledger, map, byBooking };
+}
+
+/**
+ * The seat invariants, as a user would notice them: no seat twice, every HELD reservation has exactly its number of
+ * seats and they are taken on the map, every other seat is available, and availableSeats is the free seats on the map.
+ */
+export async function expectSeatInvariants(h: FlightServiceHarness, flightId: number) {
+  const s = await seatState(h, flightId);
+  const seats = s.seatRows.map((r) => r.seat);
+  expect(new Set(seats).size).toBe(seats.length);
+  const live = s.reservations.filter((r) => r.status === 'HELD');
+  for (const r of live)
+    expect([r.bookingId, s.byBooking.get(Number(r.bookingId))?.length ?? 0]).toEqual([r.bookingId, r.seats]);
+  const liveIds = new Set(live.map((r) => Number(r.bookingId)));
+  expect(s.seatRows.filter((r) => !liveIds.has(Number(r.bookingId)))).toEqual([]);
+  const takenOnMap = s.map.seats
+    .filter((m) => m.status === 'taken')
+    .map((m) => m.seat)
+    .sort();
+  expect(takenOnMap).toEqual([...seats].sort());
+  expect(s.ledger.available).toBe(s.ledger.total - seats.length);
+  expect(s.ledger.available + s.ledger.held).toBe(s.ledger.total);
+  expect(s.map.availableSeats).toBe(s.ledger.available);
+  return s;
+}

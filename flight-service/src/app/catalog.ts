@@ -1,6 +1,13 @@
 import type { CatalogStores, CrudStore } from '../db/catalog-store';
 import type { FlightsStore } from '../db/flights-store';
-import { capacityRefusal, cityRefusal, type AirplaneRecord, type AirportRecord } from '../domain/catalog';
+import {
+  capacityRefusal,
+  cityRefusal,
+  layoutRefusal,
+  seatsPerRowRefusal,
+  type AirplaneRecord,
+  type AirportRecord,
+} from '../domain/catalog';
 import { accept, refuse, Refused, valueOrThrow, type Noun, type Refusal } from '../domain/refusals';
 
 /** Checks a new or changed record against other tables; `current` is set on a change. */
@@ -39,13 +46,32 @@ export function catalogUseCases<R extends { id: number }>(store: CrudStore<R>, n
 export type CatalogUseCases<R extends { id: number }> = ReturnType<typeof catalogUseCases<R>>;
 
 export function catalog({ cities, airports, airplanes }: CatalogStores, flights: FlightsStore) {
+  const airplaneRules: Check<AirplaneRecord> = async (next, current) =>
+    layoutRefusal(next.capacity, next.seatsPerRow) ??
+    (current ? capacityRefusal(next.capacity, await flights.largestSeatsOf(current.id)) : undefined);
+  const airplaneUses = catalogUseCases<AirplaneRecord>(airplanes, 'Airplane', airplaneRules);
   return {
     cities: catalogUseCases(cities, 'City'),
     airports: catalogUseCases<AirportRecord>(airports, 'Airport', async (next) =>
       cityRefusal(next.cityId, await cities.exists(next.cityId)),
     ),
-    airplanes: catalogUseCases<AirplaneRecord>(airplanes, 'Airplane', async (next, current) =>
-      current ? capacityRefusal(next.capacity, await flights.largestSeatsOf(current.id)) : undefined,
-    ),
+    airplanes: {
+      ...airplaneUses,
+      /** As every resource's change, plus: a new row width only while no flight of the airplane has a seat taken. */
+      async change(id: number, readChanges: () => Partial<Omit<AirplaneRecord, 'id'>>) {
+        return valueOrThrow(
+          await airplanes.change(id, async (current, hasLiveSeats) => {
+            const changes = readChanges();
+            const next = { ...current, ...changes };
+            const refusal =
+              (await airplaneRules(next, current)) ??
+              (next.seatsPerRow !== current.seatsPerRow
+                ? seatsPerRowRefusal(current, next, await hasLiveSeats())
+                : undefined);
+            return refusal ? refuse(refusal) : accept(changes);
+          }),
+        );
+      },
+    },
   };
 }

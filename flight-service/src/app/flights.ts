@@ -1,5 +1,6 @@
 import type { CatalogStores } from '../db/catalog-store';
 import type { FlightsStore } from '../db/flights-store';
+import type { ReservationsStore } from '../db/reservations-store';
 import {
   airplaneRefusal,
   airportsRefusal,
@@ -11,13 +12,17 @@ import {
 } from '../domain/catalog';
 import { Refused, valueOrThrow } from '../domain/refusals';
 import type { FlightSearch } from '../domain/search';
+import { seatMap } from '../domain/seats';
 
-type Deps = { flights: FlightsStore } & Pick<CatalogStores, 'airplanes' | 'airports'>;
+type Deps = { flights: FlightsStore; reservations: ReservationsStore } & Pick<
+  CatalogStores,
+  'airplanes' | 'airports'
+>;
 
 const AIRPORT_FIELDS = ['departureAirportCode', 'arrivalAirportCode'] as const;
 
 /** Flights: search, read, and the admin's create / change / delete. */
-export function flightUseCases({ flights, airplanes, airports }: Deps) {
+export function flightUseCases({ flights, airplanes, airports, reservations }: Deps) {
   const capacityOf = async (airplaneId: number): Promise<number> => {
     const capacity = await airplanes.capacityOf(airplaneId);
     const refusal = airplaneRefusal(airplaneId, capacity);
@@ -41,6 +46,13 @@ export function flightUseCases({ flights, airplanes, airports }: Deps) {
       return flight;
     },
 
+    /** The public seat map: every seat, available or taken, never by whom. */
+    async seatMap(id: number) {
+      const seating = await reservations.seating(id);
+      if (!seating) throw new Refused({ code: 'not-found', noun: 'Flight', id });
+      return seatMap(id, seating.layout, seating.taken);
+    },
+
     async create(flight: NewFlight) {
       const capacity = await capacityOf(flight.airplaneId);
       await assertAirportsExist(AIRPORT_FIELDS.map((k): [string, string] => [k, flight[k]]));
@@ -56,9 +68,9 @@ export function flightUseCases({ flights, airplanes, airports }: Deps) {
       );
       if (airportChanges.length) await assertAirportsExist(airportChanges);
       valueOrThrow(
-        await flights.changeLocked(id, async (current) => {
+        await flights.changeLocked(id, async (current, seats) => {
           const { airplaneId } = { ...current, ...changes };
-          return decideFlightChange(current, changes, await airplanes.capacityOf(airplaneId));
+          return decideFlightChange(current, changes, await airplanes.layoutOf(airplaneId), seats);
         }),
       );
       return flights.byId(id);

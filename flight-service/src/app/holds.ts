@@ -1,40 +1,150 @@
-import type { ReservationsStore } from '../db/reservations-store';
+import type { ReservationsStore, SeatChangeAnswer } from '../db/reservations-store';
 import {
   decideHold,
   decideRelease,
+  decideSeatChange,
   releasedReservation,
   repeatRefusal,
   type HeldReservation,
   type HoldRequest,
-  type Reservation,
+  type SeatChangeRequest,
+  type SeatedReservation,
 } from '../domain/holds';
 import { Refused } from '../domain/refusals';
+import { chooseSeats, chosenSeatIssues, fillSeats } from '../domain/seats';
 
-/** Holding and releasing seats for a booking (booking-service's calls), idempotent per bookingId. */
+/**
+ * Attempts of a hold whose assigned seats another hold took between the read and the insert (each attempt reads
+ * the map afresh; somebody won each lost attempt, so the flight fills up and the loop ends with a refusal).
+ */
+const HOLD_ATTEMPTS = 30;
+/** Attempts of a seat change whose map changed under it (a catalog patch). */
+const CHANGE_ATTEMPTS = 5;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Holding, changing and releasing seats for a booking (booking-service's calls), idempotent per bookingId. */
 export function holdUseCases(reservations: ReservationsStore, now: () => Date = () => new Date()) {
+  /** A hold for a booking that already has a reservation row: the same answer as the first time, or a refusal. */
+  async function repeat(request: HoldRequest, existing: SeatedReservation): Promise<HeldReservation> {
+    const early = repeatRefusal(existing, request);
+    if (early) throw new Refused(early);
+    const flight = await reservations.readFlight(request.flightId);
+    const decision = decideHold(flight, existing, request, now());
+    if (decision.kind === 'refused') throw new Refused(decision.refusal);
+    if (decision.kind === 'stale-layout') throw new Error('a repeat is not decided on a layout');
+    return decision.reservation;
+  }
+
+  /** Before a refusal decided on the unlocked read: a booking that already holds seats is a repeat instead. */
+  async function repeatOr(request: HoldRequest, refused: Refused): Promise<HeldReservation> {
+    const existing = await reservations.reservation(request.bookingId);
+    if (existing) return repeat(request, existing);
+    throw refused;
+  }
+
   return {
-    /** `created` is false for a repeat of a hold this booking already has (answered as the first one was). */
+    /** `created` is false for a repeat of a hold this booking already has (answered as it stands now). */
     async holdSeats(request: HoldRequest): Promise<{ created: boolean; reservation: HeldReservation }> {
-      const attempt = await reservations.hold(request, (flight) =>
-        decideHold(flight, undefined, request, now()),
+      const { flightId, seats } = request;
+      const chosen = request.seatNumbers ?? Array.from({ length: seats }, () => null);
+      const toAssign = chosen.filter((s) => s === null).length;
+      for (let attempt = 1; attempt <= HOLD_ATTEMPTS; attempt++) {
+        const seating = await reservations.seating(flightId, toAssign > 0);
+        let seatNumbers: string[] = [];
+        if (seating) {
+          const { layout, taken } = seating;
+          const errors = chosenSeatIssues(chosen, layout);
+          if (errors.length) {
+            return {
+              created: false,
+              reservation: await repeatOr(request, new Refused({ code: 'seat-numbers-invalid', errors })),
+            };
+          }
+          const unavailable = new Set(taken);
+          for (const s of chosen) if (s !== null) unavailable.add(s);
+          const assigned = chooseSeats(layout, unavailable, toAssign);
+          if (!assigned) {
+            const refusal =
+              seating.departureTime.getTime() <= now().getTime()
+                ? new Refused({ code: 'flight-departed', flightId })
+                : new Refused({
+                    code: 'not-enough-seats',
+                    flightId,
+                    availableSeats: layout.totalSeats - taken.size,
+                  });
+            return { created: false, reservation: await repeatOr(request, refusal) };
+          }
+          seatNumbers = fillSeats(chosen, assigned);
+        }
+        const layout = seating?.layout ?? { totalSeats: 0, seatsPerRow: 0 };
+        const attemptResult = await reservations.hold(request, seatNumbers, (flight) =>
+          decideHold(flight, undefined, request, now(), { seatNumbers, layout }),
+        );
+        switch (attemptResult.kind) {
+          case 'held':
+            return { created: true, reservation: attemptResult.reservation };
+          case 'refused':
+            throw new Refused(attemptResult.refusal);
+          case 'exists':
+            return { created: false, reservation: await repeat(request, attemptResult.existing) };
+          case 'seats-conflict':
+            if (attemptResult.chosen.length) {
+              throw new Refused({ code: 'seat-taken', flightId, seats: attemptResult.chosen });
+            }
+            break; // an assigned seat (or a chosen one freed since) was taken: choose again
+          case 'stale-layout':
+            break;
+        }
+        await sleep(Math.random() * Math.min(2 * attempt, 20));
+      }
+      throw new Error(
+        `no seats could be claimed for booking ${request.bookingId} in ${HOLD_ATTEMPTS} attempts`,
       );
-      if (attempt.kind === 'held') return { created: true, reservation: attempt.reservation };
-      if (attempt.kind === 'refused') throw new Refused(attempt.refusal);
-      // The booking's row exists: refuse from it alone when we can, before reading the flight.
-      const early = repeatRefusal(attempt.existing, request);
-      if (early) throw new Refused(early);
-      const flight = await reservations.readFlight(request.flightId);
-      const decision = decideHold(flight, attempt.existing, request, now());
-      if (decision.kind === 'refused') throw new Refused(decision.refusal);
-      return { created: false, reservation: decision.reservation };
     },
 
-    /** The released reservation, or undefined when this booking never held seats on the flight. */
-    async releaseSeats(flightId: number, bookingId: number): Promise<Reservation | undefined> {
-      const decision = await reservations.release(flightId, bookingId, (held) =>
+    /** The released reservation with the seats it freed, or undefined when this booking never held seats here. */
+    async releaseSeats(flightId: number, bookingId: number): Promise<SeatedReservation | undefined> {
+      const { decision, freed } = await reservations.release(flightId, bookingId, (held) =>
         decideRelease(held, flightId),
       );
-      return releasedReservation(decision);
+      return releasedReservation(decision, freed);
+    },
+
+    /** The booking's reservation on this flight with its current seats (recovery after an ambiguous change). */
+    async reservation(flightId: number, bookingId: number): Promise<HeldReservation> {
+      const found = await reservations.reservation(bookingId);
+      const flight = found?.flightId === flightId ? await reservations.readFlight(flightId) : undefined;
+      if (!found || !flight || found.seats === 0) {
+        throw new Refused({ code: 'not-found', noun: 'Reservation', id: bookingId });
+      }
+      const decision = decideHold(
+        flight,
+        { ...found, status: 'HELD' },
+        { flightId, bookingId, seats: found.seats },
+        now(),
+      );
+      if (decision.kind !== 'repeat') throw new Error(`a read cannot be a ${decision.kind}`);
+      return { ...decision.reservation, status: found.status };
+    },
+
+    /** A seat change, all or nothing; `replay` is true when this changeId was answered before. */
+    async changeSeats(request: SeatChangeRequest): Promise<SeatChangeAnswer> {
+      for (let attempt = 1; attempt <= CHANGE_ATTEMPTS; attempt++) {
+        const seating = await reservations.seating(request.flightId, false);
+        if (!seating) throw new Refused({ code: 'not-found', noun: 'Flight', id: request.flightId });
+        const errors = chosenSeatIssues(request.seatNumbers, seating.layout);
+        if (errors.length) throw new Refused({ code: 'seat-numbers-invalid', errors });
+        const result = await reservations.changeSeats(
+          request,
+          seating.layout,
+          (held) => decideSeatChange(held, request),
+          now(),
+        );
+        if (result.kind === 'answered') return result.answer;
+        if (result.kind === 'refused') throw new Refused(result.refusal);
+      }
+      throw new Error(`the seat map of flight ${request.flightId} kept changing under a seat change`);
     },
   };
 }

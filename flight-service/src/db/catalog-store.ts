@@ -1,9 +1,12 @@
 import type { Model, ModelStatic } from 'sequelize';
+import { inTransaction } from '@skyway/common';
 import type { AirplaneRecord, AirportRecord, CityRecord } from '../domain/catalog';
 import type { Noun, Outcome } from '../domain/refusals';
 import { Abort, settled } from './abort';
 import { foreignKeyRefusal, guardingReferences } from './foreign-keys';
 import type { Models } from './models';
+import { airplaneHasLiveSeats } from './reservations-store';
+import type { Sequelize } from 'sequelize';
 
 /** The five operations every catalog resource has, over one model (its rows as plain records). */
 export interface CrudStore<R extends { id: number }> {
@@ -100,8 +103,36 @@ export function catalogStores({ City, Airport, Airplane }: Pick<Models, 'City' |
     },
     airplanes: {
       ...crudStore<AirplaneRecord>(Airplane, 'Airplane', 'flights'),
+      /**
+       * A change in one transaction holding the airplane's row and, when its row width changes, every flight row of
+       * it: `plan` is told whether any of those flights has a seat taken (a hold in flight either committed before or
+       * waits for the flight row, and then sees the new width).
+       */
+      change: (
+        id: number,
+        plan: (current: AirplaneRecord, hasLiveSeats: () => Promise<boolean>) => Promise<Outcome<object>>,
+      ): Promise<Outcome<AirplaneRecord | null>> =>
+        settled(() =>
+          inTransaction(Airplane.sequelize as Sequelize, async (transaction) => {
+            const current = await Airplane.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE });
+            if (!current) throw new Abort({ code: 'not-found', noun: 'Airplane', id });
+            const record = current.get({ plain: true }) as AirplaneRecord;
+            const planned = await plan(record, () =>
+              airplaneHasLiveSeats(Airplane.sequelize as Sequelize, id, transaction),
+            );
+            if (!planned.ok) throw new Abort(planned.refusal);
+            await current.update(planned.value, { transaction });
+            const row = await Airplane.findByPk(id, { transaction });
+            return row ? (row.get({ plain: true }) as AirplaneRecord) : null;
+          }),
+        ),
       /** The airplane's capacity, or undefined when there is no such airplane. */
       capacityOf: async (id: number): Promise<number | undefined> => (await Airplane.findByPk(id))?.capacity,
+      /** The airplane's capacity and row width, or undefined when there is no such airplane. */
+      layoutOf: async (id: number): Promise<{ capacity: number; seatsPerRow: number } | undefined> => {
+        const plane = await Airplane.findByPk(id);
+        return plane ? { capacity: plane.capacity, seatsPerRow: plane.seatsPerRow } : undefined;
+      },
     },
   };
 }

@@ -6,7 +6,7 @@ import type { FlightSearch, SortKey } from '../domain/search';
 import { Abort, settled } from './abort';
 import { guardingReferences } from './foreign-keys';
 import type { Models } from './models';
-import { everReserved } from './reservations-store';
+import { everReserved, takenSeatsLocked } from './reservations-store';
 
 // ---- search: the parameters of `GET /api/v1/flights` as one parameterised SQL query (pure, unit-tested) ----
 
@@ -198,7 +198,7 @@ async function findFlightDetail(sequelize: Sequelize, id: number) {
   const [row] = await sequelize.query<Record<string, unknown>>(
     `SELECT f.id, f.flightNumber, f.airplaneId, f.departureAirportCode, f.arrivalAirportCode, f.departureTime,
             f.arrivalTime, f.price, f.boardingGate, f.totalSeats, f.availableSeats,
-            p.modelNumber AS p_modelNumber, p.capacity AS p_capacity,
+            p.modelNumber AS p_modelNumber, p.capacity AS p_capacity, p.seatsPerRow AS p_seatsPerRow,
             d.id AS d_id, d.name AS d_name, d.address AS d_address, d.cityId AS d_cityId,
             a.id AS a_id, a.name AS a_name, a.address AS a_address, a.cityId AS a_cityId
        FROM flights f
@@ -228,7 +228,12 @@ async function findFlightDetail(sequelize: Sequelize, id: number) {
     boardingGate: row.boardingGate,
     totalSeats: row.totalSeats,
     availableSeats: row.availableSeats,
-    airplane: { id: row.airplaneId, modelNumber: row.p_modelNumber, capacity: row.p_capacity },
+    airplane: {
+      id: row.airplaneId,
+      modelNumber: row.p_modelNumber,
+      capacity: row.p_capacity,
+      seatsPerRow: row.p_seatsPerRow,
+    },
     departureAirport: airport('d', row.departureAirportCode),
     arrivalAirport: airport('a', row.arrivalAirportCode),
   };
@@ -289,18 +294,27 @@ export function flightsStore(sequelize: Sequelize, { Flight }: Pick<Models, 'Fli
 
     /**
      * Changes a flight in one transaction that holds its row (seat counts change only while it is locked):
-     * `plan` rules on the locked record and returns what to write, or refuses (rolled back).
+     * `plan` rules on the locked record, its row width and its taken seats (share-locked, so a hold in flight
+     * either committed before or waits), and returns what to write, or refuses (rolled back).
      */
     changeLocked: (
       id: number,
-      plan: (current: FlightRecord) => Promise<Outcome<FlightChanges & { availableSeats: number }>>,
+      plan: (
+        current: FlightRecord,
+        seats: { seatsPerRow: number; taken: string[] },
+      ) => Promise<Outcome<FlightChanges & { availableSeats: number }>>,
     ): Promise<Outcome<void>> =>
       settled(() =>
         inTransaction(sequelize, async (transaction) => {
           const flight = await Flight.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE });
           if (!flight) throw new Abort({ code: 'not-found', noun: 'Flight', id });
           const current = plain(flight) as FlightRecord;
-          const planned = await plan(current);
+          const [plane] = await sequelize.query<{ seatsPerRow: number }>(
+            'SELECT seatsPerRow FROM airplanes WHERE id = ?',
+            { replacements: [current.airplaneId], type: QueryTypes.SELECT, transaction },
+          );
+          const taken = await takenSeatsLocked(sequelize, id, transaction);
+          const planned = await plan(current, { seatsPerRow: plane.seatsPerRow, taken });
           if (!planned.ok) throw new Abort(planned.refusal);
           const values = { ...current, ...planned.value };
           await guardingReferences({ noun: 'Flight', id, values }, () =>

@@ -26,6 +26,7 @@ export interface Airplane extends Model<InferAttributes<Airplane>, InferCreation
   id: CreationOptional<number>;
   modelNumber: string;
   capacity: number;
+  seatsPerRow: CreationOptional<number>;
 }
 
 export interface Flight extends Model<InferAttributes<Flight>, InferCreationAttributes<Flight>> {
@@ -75,7 +76,12 @@ export function initModels(sequelize: Sequelize): Models {
   );
   const Airplane = sequelize.define<Airplane>(
     'Airplane',
-    { id, modelNumber: DataTypes.STRING(100), capacity: DataTypes.INTEGER },
+    {
+      id,
+      modelNumber: DataTypes.STRING(100),
+      capacity: DataTypes.INTEGER,
+      seatsPerRow: { type: DataTypes.INTEGER, defaultValue: 6 },
+    },
     options('airplanes'),
   );
   const Flight = sequelize.define<Flight>(

@@ -7,18 +7,34 @@ import type {
   LockedFlight,
   ReleaseDecision,
   Reservation,
+  SeatChangeDecision,
+  SeatChangeRequest,
+  SeatedReservation,
 } from '../domain/holds';
 import type { Refusal } from '../domain/refusals';
+import type { Layout } from '../domain/seats';
 import { Abort } from './abort';
 
 /** What a hold attempt found: seats held now, a refusal (rolled back), or a row this booking already has. */
 export type HoldAttempt =
   | { kind: 'held'; reservation: HeldReservation }
   | { kind: 'refused'; refusal: Refusal }
-  | { kind: 'exists'; existing: Reservation };
+  | { kind: 'exists'; existing: SeatedReservation }
+  /** Some of the seats were taken meanwhile: `chosen` are the requested (chosen) ones another booking holds now. */
+  | { kind: 'seats-conflict'; chosen: string[] }
+  /** The map changed between the read and the lock: read it again. */
+  | { kind: 'stale-layout' };
+
+/** The seat map's layout and the seats taken on it, read without a lock. */
+export interface Seating {
+  layout: Layout;
+  departureTime: Date;
+  taken: Set<string>;
+}
 
 interface FlightRow {
   availableSeats: number;
+  totalSeats: number;
   departureTime: Date;
   flightNumber: string;
   departureAirportCode: string;
@@ -27,10 +43,15 @@ interface FlightRow {
 }
 
 const HELD_FLIGHT_COLUMNS =
-  'availableSeats, departureTime, flightNumber, departureAirportCode, arrivalAirportCode, price';
+  'availableSeats, totalSeats, departureTime, flightNumber, departureAirportCode, arrivalAirportCode, price';
+/** The row width of a flight's airplane; read after the flight's row lock, so under READ COMMITTED it is current. */
+const SEATS_PER_ROW_SQL =
+  'SELECT p.seatsPerRow FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?';
 
-const toFlight = (f: FlightRow): LockedFlight => ({
+const toFlight = (f: FlightRow, seatsPerRow: number): LockedFlight => ({
   availableSeats: f.availableSeats,
+  totalSeats: f.totalSeats,
+  seatsPerRow,
   departureTime: f.departureTime,
   flightNumber: f.flightNumber,
   departureAirportCode: f.departureAirportCode,
@@ -64,12 +85,60 @@ async function findReservation(
   return rows[0] ? toReservation(rows[0]) : undefined;
 }
 
+/** The booking's seats in passenger order (its own rows: only this booking's transactions change them). */
+async function seatsOf(sequelize: Sequelize, bookingId: number, transaction?: Transaction) {
+  const rows = await sequelize.query<{ seat: string }>(
+    `SELECT seat FROM flight_seats WHERE bookingId = ? ORDER BY passenger${transaction ? ' FOR UPDATE' : ''}`,
+    { replacements: [bookingId], type: QueryTypes.SELECT, transaction },
+  );
+  return rows.map((r) => r.seat);
+}
+
+async function findSeated(
+  sequelize: Sequelize,
+  bookingId: number,
+  transaction?: Transaction,
+): Promise<SeatedReservation | undefined> {
+  const held = await findReservation(sequelize, bookingId, transaction);
+  return held ? { ...held, seatNumbers: await seatsOf(sequelize, bookingId, transaction) } : undefined;
+}
+
+/** Which of `seats` on the flight some booking other than `bookingId` holds now (committed). */
+async function heldByOthers(sequelize: Sequelize, flightId: number, seats: string[], bookingId: number) {
+  if (!seats.length) return [];
+  const rows = await sequelize.query<{ seat: string }>(
+    'SELECT seat FROM flight_seats WHERE flightId = ? AND seat IN (?) AND bookingId <> ?',
+    { replacements: [flightId, seats, bookingId], type: QueryTypes.SELECT },
+  );
+  const taken = new Set(rows.map((r) => r.seat));
+  return seats.filter((s) => taken.has(s));
+}
+
+/** `(flightId, seat, bookingId, passenger)` rows, in primary-key order so concurrent inserts lock in one order. */
+function seatRows(flightId: number, bookingId: number, seatNumbers: string[]) {
+  const rows = seatNumbers.map((seat, passenger) => [flightId, seat, bookingId, passenger] as const);
+  return rows.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+}
+
+const SEAT_INSERT = 'INSERT INTO flight_seats (flightId, seat, bookingId, passenger) VALUES ';
+
 async function lockFlight(sequelize: Sequelize, flightId: number, transaction: Transaction) {
-  const [flight] = await sequelize.query<{ availableSeats: number; departureTime: Date }>(
-    'SELECT availableSeats, departureTime FROM flights WHERE id = ? FOR UPDATE',
+  const [flight] = await sequelize.query<FlightRow>(
+    `SELECT ${HELD_FLIGHT_COLUMNS} FROM flights WHERE id = ? FOR UPDATE`,
     { replacements: [flightId], type: QueryTypes.SELECT, transaction },
   );
-  return flight;
+  if (!flight) return undefined;
+  const [plane] = await sequelize.query<{ seatsPerRow: number }>(SEATS_PER_ROW_SQL, {
+    replacements: [flightId],
+    type: QueryTypes.SELECT,
+    transaction,
+  });
+  return toFlight(flight, plane.seatsPerRow);
+}
+
+/** The seats given up are deleted and the new ones inserted; a taken one is a duplicate key. */
+class SeatConflict extends Error {
+  override name = 'SeatConflict';
 }
 
 /** True when any booking ever reserved seats on the flight (checked under the flight's row lock). */
@@ -89,39 +158,118 @@ export async function everReserved(
   return rows.length > 0;
 }
 
+/** Every seat taken on the flight, with a shared lock (a catalog patch, under the flight's row lock). */
+export async function takenSeatsLocked(
+  sequelize: Sequelize,
+  flightId: number,
+  transaction: Transaction,
+): Promise<string[]> {
+  const rows = await sequelize.query<{ seat: string }>(
+    'SELECT seat FROM flight_seats WHERE flightId = ? LOCK IN SHARE MODE',
+    { replacements: [flightId], type: QueryTypes.SELECT, transaction },
+  );
+  return rows.map((r) => r.seat);
+}
+
+/** Whether any flight of the airplane has a seat taken, its flight rows locked first (an airplane's row width patch). */
+export async function airplaneHasLiveSeats(
+  sequelize: Sequelize,
+  airplaneId: number,
+  transaction: Transaction,
+): Promise<boolean> {
+  await sequelize.query('SELECT id FROM flights WHERE airplaneId = ? FOR UPDATE', {
+    replacements: [airplaneId],
+    type: QueryTypes.SELECT,
+    transaction,
+  });
+  const rows = await sequelize.query(
+    'SELECT 1 FROM flights f JOIN flight_seats s ON s.flightId = f.id WHERE f.airplaneId = ? LIMIT 1 LOCK IN SHARE MODE',
+    { replacements: [airplaneId], type: QueryTypes.SELECT, transaction },
+  );
+  return rows.length > 0;
+}
+
 export type ReservationsStore = ReturnType<typeof reservationsStore>;
 
+/** What a seat change found: its answer (new, or stored from the first request with this changeId), or a refusal. */
+export type ChangeAttempt =
+  | { kind: 'answered'; answer: SeatChangeAnswer; replay: boolean }
+  | { kind: 'refused'; refusal: Refusal }
+  | { kind: 'stale-layout' };
+
+export type SeatChangeAnswer = HeldReservation & { changed: boolean };
+
+const READ_COMMITTED = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED };
+
 export function reservationsStore(sequelize: Sequelize) {
-  return {
+  const store = {
+    /**
+     * The flight's layout, and (with `withTaken`) the seats taken on it, in one query without a lock — what a hold
+     * chooses and validates seats on, and what the public seat map shows. Undefined when there is no such flight.
+     */
+    async seating(flightId: number, withTaken = true): Promise<Seating | undefined> {
+      const taken = withTaken
+        ? ', (SELECT GROUP_CONCAT(s.seat) FROM flight_seats s WHERE s.flightId = f.id) AS taken'
+        : '';
+      const [row] = await sequelize.query<{
+        totalSeats: number;
+        seatsPerRow: number;
+        departureTime: Date;
+        taken?: string | null;
+      }>(
+        `SELECT f.totalSeats, f.departureTime, p.seatsPerRow${taken}
+           FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?`,
+        { replacements: [flightId], type: QueryTypes.SELECT },
+      );
+      if (!row) return undefined;
+      return {
+        layout: { totalSeats: row.totalSeats, seatsPerRow: row.seatsPerRow },
+        departureTime: row.departureTime,
+        taken: new Set(row.taken ? row.taken.split(',') : []),
+      };
+    },
+
     /**
      * Tries a new hold in two round trips; `decide` rules on the flight row as it stands under the lock (the price
      * a booking charges is the price its seats were held at):
      *
-     *   1. START TRANSACTION; INSERT the booking's reservation row; SELECT the flight row FOR UPDATE
+     *   1. START TRANSACTION; INSERT the booking's reservation row; INSERT its seats; SELECT the flight row FOR UPDATE
      *   2. UPDATE availableSeats; COMMIT           (or ROLLBACK when `decide` refuses)
      *
-     * So the hot flight row is held for one round trip — less than a bare BEGIN/SELECT/UPDATE/COMMIT loop holds it.
-     * The reservation's primary key (bookingId) settles repeats and races between identical requests: the loser's
-     * INSERT fails and it gets the existing row back. Every lock is taken in the same order — reservation, then
-     * flight — by hold and release alike.
+     * So the hot flight row is held for one round trip, as before seats existed: seats are claimed on their own
+     * rows (flight_seats' primary key (flightId, seat) admits each seat once), before the flight row is locked, so
+     * holds taking different seats never wait for each other there. The reservation's primary key (bookingId)
+     * settles repeats and races between identical requests: the loser's INSERT fails and it gets the existing row
+     * back. Every lock is taken in the same order — reservation, seats, then flight — by hold, change and release.
      */
     async hold(
       request: HoldRequest,
+      seatNumbers: string[],
       decide: (flight: LockedFlight | undefined) => HoldDecision,
     ): Promise<HoldAttempt> {
       const { flightId, bookingId, seats } = request;
+      const rows = seatRows(flightId, bookingId, seatNumbers);
+      const seatSql = rows.length ? `${SEAT_INSERT}${rows.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
       try {
         return await retryTransaction(() =>
           withConnection(sequelize, async (run) => {
             const results = (await run(
-              `START TRANSACTION;
+              `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
                INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD');
-               SELECT ${HELD_FLIGHT_COLUMNS} FROM flights WHERE id = ? FOR UPDATE`,
-              [bookingId, flightId, seats, flightId],
-            )) as [unknown, unknown, FlightRow[]];
-            const row = results[2][0];
-            const decision = decide(row ? toFlight(row) : undefined);
+               ${seatSql}
+               SELECT ${HELD_FLIGHT_COLUMNS} FROM flights WHERE id = ? FOR UPDATE;
+               ${SEATS_PER_ROW_SQL}`,
+              [bookingId, flightId, seats, ...rows.flat(), flightId, flightId],
+            )) as unknown[];
+            const flightRows = results[results.length - 2] as FlightRow[];
+            const planeRows = results[results.length - 1] as Array<{ seatsPerRow: number }>;
+            const row = flightRows[0];
+            const decision = decide(row ? toFlight(row, planeRows[0].seatsPerRow) : undefined);
             if (decision.kind === 'refused') throw new Abort(decision.refusal); // withConnection rolls back
+            if (decision.kind === 'stale-layout') {
+              await run('ROLLBACK');
+              return { kind: 'stale-layout' as const };
+            }
             if (decision.kind !== 'hold') throw new Error(`a new reservation cannot be a ${decision.kind}`);
             // Relative to the locked row, which is what `decision.availableSeats` was computed from.
             await run('UPDATE flights SET availableSeats = availableSeats - ? WHERE id = ?; COMMIT', [
@@ -134,34 +282,38 @@ export function reservationsStore(sequelize: Sequelize) {
       } catch (err) {
         if (err instanceof Abort) return { kind: 'refused', refusal: err.refusal };
         if (!isDuplicateKeyError(err)) throw err;
-        // This booking already has a reservation row (a repeat, or an identical request that committed first).
-        const existing = await findReservation(sequelize, bookingId);
-        if (!existing) throw err;
-        return { kind: 'exists', existing };
+        // This booking already has a reservation row (a repeat, or an identical request that committed first)…
+        const existing = await findSeated(sequelize, bookingId);
+        if (existing) return { kind: 'exists', existing };
+        // … or a seat is taken: name the chosen ones another booking holds (none: an assigned seat was taken).
+        const chosen = (request.seatNumbers ?? []).filter((s): s is string => s !== null);
+        return { kind: 'seats-conflict', chosen: await heldByOthers(sequelize, flightId, chosen, bookingId) };
       }
     },
 
     /** The flight as it is now (no lock): what a repeated hold answers with. */
     async readFlight(flightId: number): Promise<LockedFlight | undefined> {
-      const [row] = await sequelize.query<FlightRow>(
-        `SELECT ${HELD_FLIGHT_COLUMNS} FROM flights WHERE id = ?`,
-        {
-          replacements: [flightId],
-          type: QueryTypes.SELECT,
-        },
+      const [row] = await sequelize.query<FlightRow & { seatsPerRow: number }>(
+        `SELECT ${HELD_FLIGHT_COLUMNS}, (SELECT p.seatsPerRow FROM airplanes p WHERE p.id = f.airplaneId) AS seatsPerRow
+           FROM flights f WHERE id = ?`,
+        { replacements: [flightId], type: QueryTypes.SELECT },
       );
-      return row ? toFlight(row) : undefined;
+      return row ? toFlight(row, row.seatsPerRow) : undefined;
     },
 
+    /** The booking's reservation with its current seats (none once released), or undefined. */
+    reservation: (bookingId: number) => findSeated(sequelize, bookingId),
+
     /**
-     * Applies `decide` to the booking's reservation row (locked) in one transaction: a tombstone INSERT, or the
-     * seats given back under the flight's row lock, or nothing.
+     * Applies `decide` to the booking's reservation row (locked) in one transaction: a tombstone INSERT, or this
+     * booking's seat rows deleted (never another booking's: they are found by bookingId) and its count given back
+     * to the flight, or nothing. Answers the decision and the seats it freed.
      */
     async release(
       flightId: number,
       bookingId: number,
       decide: (held: Reservation | undefined) => ReleaseDecision,
-    ): Promise<ReleaseDecision> {
+    ): Promise<{ decision: ReleaseDecision; freed: string[] }> {
       // READ COMMITTED: looking up a booking that has no row must not gap-lock the index, which would
       // block other bookings' reservations inserting nearby.
       const release = () =>
@@ -169,25 +321,31 @@ export function reservationsStore(sequelize: Sequelize) {
           sequelize,
           async (transaction) => {
             const decision = decide(await findReservation(sequelize, bookingId, transaction));
+            let freed: string[] = [];
             if (decision.kind === 'tombstone') {
               await sequelize.query(
                 "INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, 0, 'RELEASED')",
                 { replacements: [bookingId, flightId], transaction },
               );
             } else if (decision.kind === 'release') {
-              await lockFlight(sequelize, flightId, transaction);
+              freed = await seatsOf(sequelize, bookingId, transaction);
+              await sequelize.query('DELETE FROM flight_seats WHERE bookingId = ?', {
+                replacements: [bookingId],
+                transaction,
+              });
               await sequelize.query("UPDATE seat_reservations SET status = 'RELEASED' WHERE bookingId = ?", {
                 replacements: [bookingId],
                 transaction,
               });
+              // The flight row last, by its UPDATE alone: it is held only until the COMMIT.
               await sequelize.query('UPDATE flights SET availableSeats = availableSeats + ? WHERE id = ?', {
                 replacements: [decision.seats, flightId],
                 transaction,
               });
             }
-            return decision;
+            return { decision, freed };
           },
-          { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED },
+          READ_COMMITTED,
         );
       try {
         return await release();
@@ -197,5 +355,104 @@ export function reservationsStore(sequelize: Sequelize) {
         throw err;
       }
     },
+
+    /**
+     * A seat change in one transaction: the reservation row locked (which serialises every change of this
+     * booking), a stored answer for this changeId returned as it was, else `decide` on the reservation and its
+     * seats; a change deletes all of the booking's seat rows and inserts the new ones (a seat another booking holds
+     * is a duplicate key: nothing changes), then checks the flight under its row lock and stores its answer.
+     */
+    async changeSeats(
+      request: SeatChangeRequest,
+      layout: Layout,
+      decide: (held: SeatedReservation | undefined) => SeatChangeDecision,
+      now: Date,
+    ): Promise<ChangeAttempt> {
+      const { flightId, bookingId, changeId, seatNumbers } = request;
+      const asked = JSON.stringify(seatNumbers);
+      try {
+        return await inTransaction(
+          sequelize,
+          async (transaction): Promise<ChangeAttempt> => {
+            const held = await findSeated(sequelize, bookingId, transaction);
+            if (held?.flightId === flightId) {
+              const [stored] = await sequelize.query<{ seatNumbers: string; answer: string }>(
+                'SELECT seatNumbers, answer FROM seat_changes WHERE bookingId = ? AND changeId = ?',
+                { replacements: [bookingId, changeId], type: QueryTypes.SELECT, transaction },
+              );
+              if (stored) {
+                if (stored.seatNumbers !== asked)
+                  throw new Abort({ code: 'change-id-reused', bookingId, changeId });
+                const answer = JSON.parse(stored.answer) as SeatChangeAnswer;
+                return { kind: 'answered', answer, replay: true };
+              }
+            }
+            const decision = decide(held);
+            if (decision.kind === 'refused') throw new Abort(decision.refusal);
+            const seated = held as SeatedReservation;
+            if (decision.kind === 'change') {
+              await sequelize.query('DELETE FROM flight_seats WHERE bookingId = ?', {
+                replacements: [bookingId],
+                transaction,
+              });
+              const rows = seatRows(flightId, bookingId, decision.seatNumbers);
+              try {
+                await sequelize.query(`${SEAT_INSERT}${rows.map(() => '(?, ?, ?, ?)').join(', ')}`, {
+                  replacements: rows.flat(),
+                  transaction,
+                });
+              } catch (err) {
+                if (isDuplicateKeyError(err)) throw new SeatConflict();
+                throw err;
+              }
+            }
+            const flight = await lockFlight(sequelize, flightId, transaction);
+            if (!flight) throw new Abort({ code: 'not-found', noun: 'Flight', id: flightId });
+            if (flight.departureTime.getTime() <= now.getTime()) {
+              throw new Abort({ code: 'flight-departed', flightId });
+            }
+            if (flight.totalSeats !== layout.totalSeats || flight.seatsPerRow !== layout.seatsPerRow) {
+              throw new StaleLayout();
+            }
+            const answer: SeatChangeAnswer = {
+              ...seated,
+              seatNumbers: decision.kind === 'change' ? decision.seatNumbers : seated.seatNumbers,
+              flight: {
+                flightNumber: flight.flightNumber,
+                departureAirportCode: flight.departureAirportCode,
+                arrivalAirportCode: flight.arrivalAirportCode,
+                departureTime: flight.departureTime,
+                price: flight.price,
+              },
+              changed: decision.kind === 'change',
+            };
+            await sequelize.query(
+              'INSERT INTO seat_changes (bookingId, changeId, seatNumbers, answer) VALUES (?, ?, ?, ?)',
+              { replacements: [bookingId, changeId, asked, JSON.stringify(answer)], transaction },
+            );
+            return { kind: 'answered', answer, replay: false };
+          },
+          READ_COMMITTED,
+        );
+      } catch (err) {
+        if (err instanceof Abort) return { kind: 'refused', refusal: err.refusal };
+        if (err instanceof StaleLayout) return { kind: 'stale-layout' };
+        if (err instanceof SeatConflict) {
+          const seats = await heldByOthers(sequelize, flightId, seatNumbers, bookingId);
+          // Freed again before we looked: let the caller try once more.
+          if (!seats.length) return { kind: 'stale-layout' };
+          return { kind: 'refused', refusal: { code: 'seat-taken', flightId, seats } };
+        }
+        // The same changeId raced itself and the other request stored its answer first: answer from it.
+        if (isDuplicateKeyError(err)) return store.changeSeats(request, layout, decide, now);
+        throw err;
+      }
+    },
   };
+  return store;
+}
+
+/** The seat map changed between the read the seats were validated on and the flight's row lock. */
+class StaleLayout extends Error {
+  override name = 'StaleLayout';
 }

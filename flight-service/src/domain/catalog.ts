@@ -1,4 +1,5 @@
 import { accept, refuse, type FieldIssue, type Outcome, type Refusal } from './refusals';
+import { layoutFits, MAX_ROWS, seatIndex } from './seats';
 
 export interface CityRecord {
   id: number;
@@ -17,6 +18,7 @@ export interface AirplaneRecord {
   id: number;
   modelNumber: string;
   capacity: number;
+  seatsPerRow: number;
 }
 
 export interface FlightRecord {
@@ -104,6 +106,24 @@ export function capacityRefusal(capacity: number, largestSeats: number): Refusal
   return capacity < largestSeats ? { code: 'capacity-below-seats', largestSeats } : undefined;
 }
 
+/** Seat names have at most 999 rows: the capacity must fit in them at the airplane's row width. */
+export function layoutRefusal(capacity: number, seatsPerRow: number): Refusal | undefined {
+  if (layoutFits(capacity, seatsPerRow)) return undefined;
+  const message = `must be at most ${MAX_ROWS * seatsPerRow} (${MAX_ROWS} rows of ${seatsPerRow} seats)`;
+  return { code: 'airplane-rules', errors: [{ path: 'capacity', message }] };
+}
+
+/** A row width change renames every seat of the airplane's flights: refused while any of them is taken. */
+export function seatsPerRowRefusal(
+  airplane: AirplaneRecord,
+  next: { seatsPerRow: number },
+  hasLiveSeats: boolean,
+): Refusal | undefined {
+  return next.seatsPerRow !== airplane.seatsPerRow && hasLiveSeats
+    ? { code: 'layout-has-live-seats', noun: 'Airplane', id: airplane.id }
+    : undefined;
+}
+
 /** The row a new flight is stored as: all its seats available. */
 export function decideNewFlight(
   flight: NewFlight,
@@ -122,14 +142,22 @@ export function decideNewFlight(
 export function decideFlightChange(
   current: FlightRecord,
   changes: FlightChanges,
-  capacity: number | undefined,
+  plane: { capacity: number; seatsPerRow: number } | undefined,
+  seats: { seatsPerRow: number; taken: string[] } = { seatsPerRow: plane?.seatsPerRow ?? 1, taken: [] },
 ): Outcome<FlightChanges & { availableSeats: number }> {
   const next = { ...current, ...changes };
-  if (capacity === undefined) return refuse(unknownAirplane(next.airplaneId));
-  const errors = flightRuleErrors(next, capacity);
+  if (plane === undefined) return refuse(unknownAirplane(next.airplaneId));
+  const errors = flightRuleErrors(next, plane.capacity);
   if (errors.length) return refuse({ code: 'flight-rules', errors });
   const held = current.totalSeats - current.availableSeats;
   if (next.totalSeats < held) return refuse({ code: 'seats-below-held', held });
+  // Taken seats must stay on the map with the same names: no new row width, no end of the map before them.
+  if (seats.taken.length && plane.seatsPerRow !== seats.seatsPerRow) {
+    return refuse({ code: 'layout-has-live-seats', noun: 'Flight', id: current.id });
+  }
+  const layout = { totalSeats: next.totalSeats, seatsPerRow: plane.seatsPerRow };
+  const beyond = seats.taken.filter((s) => seatIndex(s, layout) === undefined);
+  if (beyond.length) return refuse({ code: 'seats-taken-beyond', seats: beyond.sort() });
   return accept({ ...changes, availableSeats: next.totalSeats - held });
 }
 

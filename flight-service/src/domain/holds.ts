@@ -13,6 +13,7 @@ export function reservationRefusal(
 }
 
 import type { Refusal } from './refusals';
+import type { Layout } from './seats';
 
 export interface Reservation {
   bookingId: number;
@@ -30,8 +31,8 @@ export interface HeldFlight {
   price: number;
 }
 
-/** The flight row as a hold reads it (under its row lock for a new hold). */
-export interface LockedFlight extends HeldFlight {
+/** The flight row as a hold reads it (under its row lock for a new hold), with its seat map's layout. */
+export interface LockedFlight extends HeldFlight, Layout {
   availableSeats: number;
 }
 
@@ -39,15 +40,22 @@ export interface HoldRequest {
   flightId: number;
   bookingId: number;
   seats: number;
+  /** Per passenger: a chosen seat, or null to have one assigned. Absent: all assigned. */
+  seatNumbers?: Array<string | null>;
 }
 
-export type HeldReservation = Reservation & { flight: HeldFlight };
+/** A reservation with the seat of each passenger, in passenger order ([] once released). */
+export type SeatedReservation = Reservation & { seatNumbers: string[] };
+
+export type HeldReservation = SeatedReservation & { flight: HeldFlight };
 
 export type HoldDecision =
   /** A new hold: the reservation to answer with and the flight's seats after it. */
   | { kind: 'hold'; reservation: HeldReservation; availableSeats: number }
   /** This booking already holds exactly these seats: the same answer again, nothing changes. */
   | { kind: 'repeat'; reservation: HeldReservation }
+  /** The seat map changed (totalSeats or seatsPerRow) since the seats were chosen: read it again and re-choose. */
+  | { kind: 'stale-layout' }
   | { kind: 'refused'; refusal: Refusal };
 
 const refused = (refusal: Refusal): HoldDecision => ({ kind: 'refused', refusal });
@@ -81,9 +89,11 @@ export function repeatRefusal(held: Reservation, request: HoldRequest): Refusal 
  */
 export function decideHold(
   flight: LockedFlight | undefined,
-  held: Reservation | undefined,
+  held: SeatedReservation | undefined,
   request: HoldRequest,
   now: Date,
+  /** The seats a new hold takes (passenger order) and the layout they were chosen on; none for a repeat. */
+  seating?: { seatNumbers: string[]; layout: Layout },
 ): HoldDecision {
   const { flightId, bookingId, seats } = request;
   if (held) {
@@ -98,9 +108,24 @@ export function decideHold(
   if (refusal === 'not-enough-seats') {
     return refused({ code: 'not-enough-seats', flightId, availableSeats: flight.availableSeats });
   }
+  // The seats were named on the map as it was read before the lock; a changed map means choose again.
+  if (
+    !seating ||
+    seating.layout.totalSeats !== flight.totalSeats ||
+    seating.layout.seatsPerRow !== flight.seatsPerRow
+  ) {
+    return { kind: 'stale-layout' };
+  }
   return {
     kind: 'hold',
-    reservation: { bookingId, flightId, seats, status: 'HELD', flight: heldFlight(flight) },
+    reservation: {
+      bookingId,
+      flightId,
+      seats,
+      status: 'HELD',
+      seatNumbers: seating.seatNumbers,
+      flight: heldFlight(flight),
+    },
     availableSeats: flight.availableSeats - seats,
   };
 }
@@ -110,7 +135,7 @@ export type ReleaseDecision =
   | { kind: 'tombstone' }
   /** Nothing of this flight to release (another flight's booking, or a tombstone). */
   | { kind: 'nothing' }
-  /** Give the held seats back, once. */
+  /** Give the held seats back, once (the store frees exactly this booking's seat rows). */
   | { kind: 'release'; seats: number; reservation: Reservation }
   /** Already released: the same answer, nothing restored twice. */
   | { kind: 'already-released'; reservation: Reservation };
@@ -124,6 +149,53 @@ export function decideRelease(held: Reservation | undefined, flightId: number): 
     : { kind: 'already-released', reservation };
 }
 
-/** What a release answers: the released reservation, or nothing when no seats were ever held here. */
-export const releasedReservation = (d: ReleaseDecision): Reservation | undefined =>
-  d.kind === 'release' || d.kind === 'already-released' ? d.reservation : undefined;
+/**
+ * What a release answers: the released reservation with the seats it freed (`[]` for a repeat), or nothing when no
+ * seats were ever held here.
+ */
+export const releasedReservation = (d: ReleaseDecision, freed: string[]): SeatedReservation | undefined =>
+  d.kind === 'release'
+    ? { ...d.reservation, seatNumbers: freed }
+    : d.kind === 'already-released'
+      ? { ...d.reservation, seatNumbers: [] }
+      : undefined;
+
+/** A seat change: the new seat of every passenger, in passenger order. */
+export interface SeatChangeRequest {
+  flightId: number;
+  bookingId: number;
+  changeId: string;
+  seatNumbers: string[];
+}
+
+export type SeatChangeDecision =
+  | { kind: 'unchanged' }
+  /** Free every seat the booking holds and take `seatNumbers` (some may be the same seats, reordered). */
+  | { kind: 'change'; seatNumbers: string[] }
+  | { kind: 'refused'; refusal: Refusal };
+
+/**
+ * Whether a booking's reservation (locked, with its current seats in passenger order) may move to the requested
+ * seats. The seats' validity on the map was checked before; whether they are free is the database's to say.
+ */
+export function decideSeatChange(
+  held: SeatedReservation | undefined,
+  request: SeatChangeRequest,
+): SeatChangeDecision {
+  const { flightId, bookingId, seatNumbers } = request;
+  if (!held || held.flightId !== flightId || (held.status === 'RELEASED' && held.seats === 0)) {
+    return { kind: 'refused', refusal: { code: 'not-found', noun: 'Reservation', id: bookingId } };
+  }
+  if (held.status === 'RELEASED') {
+    return { kind: 'refused', refusal: { code: 'reservation-released', bookingId } };
+  }
+  if (seatNumbers.length !== held.seats) {
+    const message = `must name ${held.seats} seats, one per passenger`;
+    return {
+      kind: 'refused',
+      refusal: { code: 'seat-numbers-invalid', errors: [{ path: 'seatNumbers', message }] },
+    };
+  }
+  const same = seatNumbers.every((s, i) => held.seatNumbers[i] === s);
+  return same ? { kind: 'unchanged' } : { kind: 'change', seatNumbers };
+}

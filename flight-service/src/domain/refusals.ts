@@ -6,7 +6,7 @@ export interface FieldIssue {
   message: string;
 }
 
-export type Noun = 'City' | 'Airport' | 'Airplane' | 'Flight';
+export type Noun = 'City' | 'Airport' | 'Airplane' | 'Flight' | 'Reservation';
 
 /** A row that a write names but that does not exist (checked before writing). */
 export interface UnknownReference {
@@ -21,6 +21,7 @@ export type Refusal =
   | { code: 'unknown-reference'; missing: UnknownReference[] }
   | { code: 'capacity-below-seats'; largestSeats: number }
   | { code: 'flight-rules'; errors: FieldIssue[] }
+  | { code: 'airplane-rules'; errors: FieldIssue[] }
   | { code: 'seats-below-held'; held: number }
   | { code: 'flight-has-reservations'; flightId: number }
   | { code: 'duplicate'; noun: Noun }
@@ -32,7 +33,16 @@ export type Refusal =
   | { code: 'not-enough-seats'; flightId: number; availableSeats: number }
   | { code: 'reservation-released'; bookingId: number }
   | { code: 'reservation-mismatch'; bookingId: number; heldSeats: number }
-  | { code: 'booking-on-other-flight'; bookingId: number };
+  | { code: 'booking-on-other-flight'; bookingId: number }
+  /** Seats asked for that are not on the map, twice in one request, or a wrong number of them (a 400). */
+  | { code: 'seat-numbers-invalid'; errors: FieldIssue[] }
+  /** Requested seats that another live reservation holds. */
+  | { code: 'seat-taken'; flightId: number; seats: string[] }
+  | { code: 'change-id-reused'; bookingId: number; changeId: string }
+  /** Seats are taken beyond the flight's new end of the map (a totalSeats patch). */
+  | { code: 'seats-taken-beyond'; seats: string[] }
+  /** A change of row width (seatsPerRow) would rename seats that live reservations hold. */
+  | { code: 'layout-has-live-seats'; noun: 'Airplane' | 'Flight'; id: number };
 
 export type RefusalCode = Refusal['code'];
 

@@ -29,6 +29,10 @@ export function flightRoutes(flights: FlightUseCases): Router {
     res.json(await flights.get(flightId(req)));
   });
 
+  router.get('/api/v1/flights/:id/seats', async (req, res) => {
+    res.json(await flights.seatMap(flightId(req)));
+  });
+
   router.patch('/api/v1/flights/:id', async (req, res) => {
     const id = flightId(req);
     res.json(await flights.change(id, validate(flightPatch, req.body, 'body')));

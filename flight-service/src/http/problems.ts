@@ -5,6 +5,8 @@ import { Refused, type Refusal, type RefusalCode } from '../domain/refusals';
 const URN = 'urn:skyway:problem:';
 export const REFERENCE_MISSING = `${URN}reference-missing`;
 export const STILL_REFERENCED = `${URN}still-referenced`;
+/** A 400 of the seat routes (internal API: booking-service reads `errors[].path`). */
+export const VALIDATION = `${URN}validation`;
 
 interface Problem {
   status: number;
@@ -12,6 +14,8 @@ interface Problem {
   type?: string;
   detail: string;
   errors?: FieldError[];
+  /** Extension members beside the standard ones. */
+  extensions?: Record<string, unknown>;
 }
 
 type Table = { [C in RefusalCode]: (r: Extract<Refusal, { code: C }>) => Problem };
@@ -33,6 +37,7 @@ const PROBLEMS: Table = {
     errors: [{ path: 'capacity', message: `a flight of this airplane already has ${r.largestSeats} seats` }],
   }),
   'flight-rules': (r) => ({ status: 400, detail: 'The flight breaks a rule', errors: r.errors }),
+  'airplane-rules': (r) => ({ status: 400, detail: BODY_INVALID, errors: r.errors }),
   'seats-below-held': (r) => ({
     status: 409,
     detail: `${r.held} seats are already held; totalSeats cannot go below that`,
@@ -89,11 +94,39 @@ const PROBLEMS: Table = {
     type: `${URN}booking-on-other-flight`,
     detail: `Booking ${r.bookingId} holds seats on another flight`,
   }),
+  'seat-numbers-invalid': (r) => ({
+    status: 400,
+    type: VALIDATION,
+    detail: BODY_INVALID,
+    errors: r.errors,
+  }),
+  'seat-taken': (r) => ({
+    status: 409,
+    type: `${URN}seat-taken`,
+    detail: `Seat${r.seats.length > 1 ? 's' : ''} ${r.seats.join(', ')} on flight ${r.flightId} ${r.seats.length > 1 ? 'are' : 'is'} taken`,
+    extensions: { seats: r.seats },
+  }),
+  'change-id-reused': (r) => ({
+    status: 409,
+    type: `${URN}change-id-reused`,
+    detail: `Change ${r.changeId} of booking ${r.bookingId} was made with other seats`,
+  }),
+  'seats-taken-beyond': (r) => ({
+    status: 409,
+    type: `${URN}seats-taken-beyond`,
+    detail: `Seats ${r.seats.join(', ')} are taken; totalSeats cannot end the map before them`,
+    extensions: { seats: r.seats },
+  }),
+  'layout-has-live-seats': (r) => ({
+    status: 409,
+    type: `${URN}layout-has-live-seats`,
+    detail: `${r.noun} ${r.id} has flights with taken seats; its seats per row cannot change`,
+  }),
 };
 
 export function problemFor(refusal: Refusal): HttpProblem {
   const p = (PROBLEMS[refusal.code] as (r: Refusal) => Problem)(refusal);
-  return new HttpProblem(p.status, p.detail, p.errors, p.type);
+  return new HttpProblem(p.status, p.detail, p.errors, p.type, undefined, p.extensions);
 }
 
 /** Before common's error handler: a refused use case becomes its problem. */

@@ -37,7 +37,28 @@ export const reservationParams = z.object({
     .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
 });
 
-export const reservationBody = z.object({ seats: z.number().int().min(1).max(1000) });
+const seatName = z.string().regex(/^[1-9][0-9]{0,2}[A-HJK]$/, 'must be a seat such as 12A');
+
+/** `seatNumbers`, when given, has one entry per seat: a chosen seat or null (assign one). */
+export const reservationBody = z
+  .object({
+    seats: z.number().int().min(1).max(10),
+    seatNumbers: z.array(seatName.nullable()).min(1).max(10).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.seatNumbers && b.seatNumbers.length !== b.seats) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['seatNumbers'],
+        message: `must have ${b.seats} entries, one per seat`,
+      });
+    }
+  });
+
+export const seatChangeBody = z.object({
+  changeId: z.string().min(1).max(64),
+  seatNumbers: z.array(seatName).min(1).max(10),
+});
 
 export const cityCreate = z.object({ name: text(100) });
 export const cityPatch = cityCreate.partial();
@@ -50,11 +71,18 @@ export const airportCreate = z.object({
 });
 export const airportPatch = airportCreate.partial();
 
+const seatsPerRow = z.number().int().min(1).max(10);
 export const airplaneCreate = z.object({
   modelNumber: text(100),
   capacity: z.number().int().min(1).max(1000),
+  seatsPerRow: seatsPerRow.default(6),
 });
-export const airplanePatch = airplaneCreate.partial();
+// Written out, not `.partial()`: a patch must not fill in seatsPerRow's default.
+export const airplanePatch = z.object({
+  modelNumber: text(100).optional(),
+  capacity: z.number().int().min(1).max(1000).optional(),
+  seatsPerRow: seatsPerRow.optional(),
+});
 
 export const flightCreate = z.object({
   flightNumber: z
