@@ -90,8 +90,14 @@ async function createFlights(
     );
   await copies("CONCAT('SPR', seq)", `JOIN seq_1_to_${spread}`);
   await copies("'HOTRES'", '');
+  // The largest seat map a flight can have (9999 rows of 10: seat names carry four row digits), so a whole run's
+  // bookings fit on the hot flights; set by SQL, past the 1000-seat capacity the catalog API admits.
   await flightsDb.query(
-    "UPDATE flights SET totalSeats = 100000000, availableSeats = 100000000 WHERE id = ? OR flightNumber LIKE 'SPR%' OR flightNumber = 'HOTRES'",
+    'UPDATE airplanes SET seatsPerRow = 10 WHERE id = (SELECT airplaneId FROM flights WHERE id = ?)',
+    [hot],
+  );
+  await flightsDb.query(
+    "UPDATE flights SET totalSeats = 99990, availableSeats = 99990 WHERE id = ? OR flightNumber LIKE 'SPR%' OR flightNumber = 'HOTRES'",
     [hot],
   );
   const ids = async (where: string) =>

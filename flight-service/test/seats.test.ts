@@ -307,12 +307,22 @@ describe('seat map and layout', () => {
         .expect(400);
       expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['seatsPerRow']);
     }
-    const tooTall = await h.http
+    // The largest airplane the contract admits, one seat per row: 1000 rows, the last seat named 1000A.
+    const tall = await h.http
       .post('/api/v1/airplanes')
       .set(ADMIN)
       .send({ modelNumber: 'X', capacity: 1000, seatsPerRow: 1 })
-      .expect(400);
-    expect(tooTall.body.errors[0].path).toBe('capacity');
+      .expect(201);
+    const tallFlight = await createFlight(h, { airplaneId: tall.body.id, totalSeats: 1000 });
+    const tallMap = (await h.http.get(`/api/v1/flights/${tallFlight.id}/seats`).set(INTERNAL).expect(200))
+      .body;
+    expect(tallMap).toMatchObject({ rows: 1000, seatsPerRow: 1, availableSeats: 1000 });
+    expect(tallMap.seats.at(-1)).toEqual({ seat: '1000A', status: 'available' });
+    await h.http
+      .put(`/internal/v1/flights/${tallFlight.id}/reservations/990001`)
+      .set(INTERNAL)
+      .send({ seats: 1, seatNumbers: ['1000A'] })
+      .expect(201);
     const flight = await createFlight(h, { totalSeats: 20 });
     const plane = `/api/v1/airplanes/${flight.airplaneId}`;
     expect((await h.http.get(plane).set(INTERNAL).expect(200)).body.seatsPerRow).toBe(6);

@@ -106,7 +106,7 @@ export function capacityRefusal(capacity: number, largestSeats: number): Refusal
   return capacity < largestSeats ? { code: 'capacity-below-seats', largestSeats } : undefined;
 }
 
-/** Seat names have at most 999 rows: the capacity must fit in them at the airplane's row width. */
+/** Seat names have at most 9999 rows: the capacity must fit in them at the airplane's row width. */
 export function layoutRefusal(capacity: number, seatsPerRow: number): Refusal | undefined {
   if (layoutFits(capacity, seatsPerRow)) return undefined;
   const message = `must be at most ${MAX_ROWS * seatsPerRow} (${MAX_ROWS} rows of ${seatsPerRow} seats)`;

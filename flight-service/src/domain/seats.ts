@@ -3,11 +3,12 @@ import type { FieldIssue } from './refusals';
 /** Seat letters in order; airlines skip `I` (it reads as `1`). */
 export const SEAT_LETTERS = 'ABCDEFGHJK';
 export const MAX_SEATS_PER_ROW = SEAT_LETTERS.length;
-/** Seat names carry at most three row digits (`^[1-9][0-9]{0,2}[A-HJK]$`), so a map has at most 999 rows. */
-export const MAX_ROWS = 999;
+/** Seat names carry at most four row digits (`^[1-9][0-9]{0,3}[A-HJK]$`), so a map has at most 9999 rows (a
+ * 1000-seat airplane, the largest the catalog admits, needs 1000 at one seat per row). */
+export const MAX_ROWS = 9999;
 export const DEFAULT_SEATS_PER_ROW = 6;
 
-const SEAT_NAME = /^([1-9][0-9]{0,2})([A-HJK])$/;
+const SEAT_NAME = /^([1-9][0-9]{0,3})([A-HJK])$/;
 
 /** What a flight's seat map is made of: its airplane's row width and the flight's number of seats. */
 export interface Layout {
@@ -16,7 +17,7 @@ export interface Layout {
 }
 
 /**
- * The seats the map names: the flight's totalSeats, which the catalog keeps within 999 rows (capacity ≤ 999 ×
+ * The seats the map names: the flight's totalSeats, which the catalog keeps within 9999 rows (capacity ≤ 9999 ×
  * seatsPerRow); a row written around the API (SQL) cannot make the map unnameable or unbounded.
  */
 export const mapSeats = (l: Layout): number => Math.min(l.totalSeats, MAX_ROWS * l.seatsPerRow);
@@ -43,7 +44,7 @@ export function seatNames(l: Layout): string[] {
   return Array.from({ length: mapSeats(l) }, (_, i) => seatName(i, l.seatsPerRow));
 }
 
-/** An airplane whose capacity its rows cannot name (more than 999 rows) is refused. */
+/** An airplane whose capacity its rows cannot name (more than 9999 rows) is refused. */
 export function layoutFits(capacity: number, seatsPerRow: number): boolean {
   return capacity <= MAX_ROWS * seatsPerRow;
 }

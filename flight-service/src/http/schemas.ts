@@ -37,7 +37,7 @@ export const reservationParams = z.object({
     .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
 });
 
-const seatName = z.string().regex(/^[1-9][0-9]{0,2}[A-HJK]$/, 'must be a seat such as 12A');
+const seatName = z.string().regex(/^[1-9][0-9]{0,3}[A-HJK]$/, 'must be a seat such as 12A');
 
 /** `seatNumbers`, when given, has one entry per seat: a chosen seat or null (assign one). */
 export const reservationBody = z

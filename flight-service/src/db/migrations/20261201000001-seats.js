@@ -26,7 +26,7 @@ module.exports = {
     await queryInterface.createTable('flight_seats', {
       // No foreign keys, as on seat_reservations: an FK check would share-lock the hot flight row first.
       flightId: { type: Sequelize.INTEGER, allowNull: false, primaryKey: true },
-      seat: { type: 'VARCHAR(4) CHARACTER SET ascii COLLATE ascii_bin', allowNull: false, primaryKey: true },
+      seat: { type: 'VARCHAR(5) CHARACTER SET ascii COLLATE ascii_bin', allowNull: false, primaryKey: true },
       bookingId: { type: Sequelize.BIGINT, allowNull: false },
       /** The passenger (0-based, in the booking's order) who sits here. */
       passenger: { type: Sequelize.SMALLINT, allowNull: false },
