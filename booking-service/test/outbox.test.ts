@@ -1,6 +1,14 @@
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import request from 'supertest';
-import { amqpName, bookingEventSchema, EVENTS_EXCHANGE, type BookingEvent } from '@skyway/common';
+import {
+  amqpName,
+  bookingEventSchema,
+  createSequelize,
+  EVENTS_EXCHANGE,
+  type BookingEvent,
+} from '@skyway/common';
+import { testDbServer } from '@skyway/common/testing';
+import { OutboxStore } from '../src/db/outbox-store';
 import {
   AMQP_URL,
   book,
@@ -144,4 +152,41 @@ test('events of each booking arrive in order, each once, with two replicas relay
     ]);
   }
   await second.close();
+});
+
+test('one relay at a time across replicas: the lease is a row, given up on stop, taken over once expired', async () => {
+  const db = createSequelize(testDbServer(), stack.bookingsDb.getDatabaseName(), {
+    poolMax: 2,
+    multipleStatements: true,
+  });
+  // The running replicas must not hold the lease meanwhile: stop theirs first.
+  await stack.booking.relay.stop();
+  try {
+    const a = new OutboxStore(db);
+    const b = new OutboxStore(db);
+    const seen: Record<string, number> = {};
+    const batch = (store: OutboxStore, holder: string, ms = 60_000) =>
+      store.relayBatch({ holder, ms }, 5, async (rows) => {
+        seen[holder] = (seen[holder] ?? 0) + rows.length;
+        return []; // nothing confirmed: the rows stay for the next batch
+      });
+    await book(stack, 750, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+
+    expect(await batch(a, 'replica-a')).toMatchObject({ confirmed: 0 });
+    expect(seen['replica-a']).toBeGreaterThan(0);
+    expect(await batch(b, 'replica-b')).toBeUndefined(); // a holds it
+    expect(await batch(a, 'replica-a')).toBeDefined(); // a renews it
+
+    await a.releaseLease('replica-a'); // a stops: b relays at once
+    expect(await batch(b, 'replica-b', 300)).toBeDefined();
+    expect(await batch(a, 'replica-a')).toBeUndefined();
+
+    // b dies without giving it up: a takes over once b's lease (300 ms) has expired, and not before.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await batch(a, 'replica-a')).toBeDefined();
+    expect(await batch(b, 'replica-b')).toBeUndefined();
+    await a.releaseLease('replica-a');
+  } finally {
+    await db.close();
+  }
 });

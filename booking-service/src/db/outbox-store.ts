@@ -1,5 +1,5 @@
 import type { Sequelize } from 'sequelize';
-import { sqlTime, withConnection, type BookingEvent } from '@skyway/common';
+import { isRetryableTxError, sqlTime, withConnection, type BookingEvent } from '@skyway/common';
 
 /** A statement (or statements) with its values, to be sent inside another store's transaction. */
 export interface SqlPart {
@@ -40,52 +40,58 @@ export interface PendingEvent {
 export class OutboxStore {
   constructor(private readonly sequelize: Sequelize) {}
 
-  get databaseName(): string {
-    return this.sequelize.getDatabaseName();
-  }
-
   /**
-   * One relay batch under the named lock `lockName` (a single relay across replicas): takes the lock (or returns
-   * undefined when another replica holds it), reads the oldest unpublished rows, lets `publish` send them and
-   * marks the ids it returns published. Two round trips: lock + read, then mark + unlock.
+   * One relay batch under the relay lease (a single relay across replicas): takes or renews the lease for
+   * `holder` (or returns undefined when another replica holds an unexpired one), reads the oldest unpublished
+   * rows, lets `publish` send them and marks the ids it returns published. Two round trips: lease + read, then
+   * mark. The lease is a row written in its own autocommit statement, so on a Galera cluster it is certified like
+   * any write: of two replicas on two nodes one takes it (the other's write is aborted, or finds it taken).
    */
   async relayBatch(
-    lockName: string,
+    lease: { holder: string; ms: number },
     limit: number,
     publish: (rows: PendingEvent[]) => Promise<number[]>,
   ): Promise<{ read: number; confirmed: number } | undefined> {
-    // One pinned connection throughout: GET_LOCK belongs to a connection.
-    return withConnection(this.sequelize, async (run) => {
-      let lock: { got: number | null } | undefined;
-      let rows: PendingEvent[];
-      try {
-        [[lock], rows] = (await run(
-          `SELECT GET_LOCK(?, 0) AS got;
+    let mine: Array<{ mine: number }>;
+    let rows: PendingEvent[];
+    try {
+      [, mine, rows] = (await withConnection(this.sequelize, (run) =>
+        run(
+          `UPDATE outbox_relay_lease SET holder = ?, expires_at = NOW(3) + INTERVAL ? MICROSECOND
+            WHERE name = 'relay' AND (holder = ? OR holder IS NULL OR expires_at < NOW(3));
+           SELECT holder = ? AS mine FROM outbox_relay_lease WHERE name = 'relay';
            SELECT id, event_id AS eventId, type, payload FROM outbox_events
-            WHERE published_at IS NULL AND IS_USED_LOCK(?) = CONNECTION_ID() ORDER BY id LIMIT ?`,
-          [lockName, lockName, limit],
-        )) as [Array<{ got: number | null }>, PendingEvent[]];
-      } catch (err) {
-        // The read failed after the lock may have been taken: a named lock outlives the statement, and this
-        // pooled connection would keep it from every other replica's relay. (No-op if it was not taken.)
-        await run('SELECT RELEASE_LOCK(?)', [lockName]).catch(() => undefined);
-        throw err;
-      }
-      if (lock?.got !== 1) return undefined;
-      let confirmed: number[] = [];
-      try {
-        if (rows.length > 0) confirmed = await publish(rows.map((r) => ({ ...r, id: Number(r.id) })));
-      } finally {
-        // A confirmed publish is recorded at once (autocommit), whatever happened to the rest.
-        await run(
-          confirmed.length > 0
-            ? 'UPDATE outbox_events SET published_at = ? WHERE id IN (?); SELECT RELEASE_LOCK(?)'
-            : 'SELECT RELEASE_LOCK(?)',
-          confirmed.length > 0 ? [sqlTime(new Date()), confirmed, lockName] : [lockName],
+            WHERE published_at IS NULL
+              AND (SELECT holder FROM outbox_relay_lease WHERE name = 'relay') = ?
+            ORDER BY id LIMIT ?`,
+          [lease.holder, lease.ms * 1000, lease.holder, lease.holder, lease.holder, limit],
+        ),
+      )) as [unknown, Array<{ mine: number }>, PendingEvent[]];
+    } catch (err) {
+      // Another replica's lease write won the cluster's certification: it relays this time.
+      if (isRetryableTxError(err)) return undefined;
+      throw err;
+    }
+    if (mine[0]?.mine !== 1) return undefined;
+    let confirmed: number[] = [];
+    try {
+      if (rows.length > 0) confirmed = await publish(rows.map((r) => ({ ...r, id: Number(r.id) })));
+    } finally {
+      // A confirmed publish is recorded at once (autocommit), whatever happened to the rest.
+      if (confirmed.length > 0) {
+        await withConnection(this.sequelize, (run) =>
+          run('UPDATE outbox_events SET published_at = ? WHERE id IN (?)', [sqlTime(new Date()), confirmed]),
         );
       }
-      return { read: rows.length, confirmed: confirmed.length };
-    });
+    }
+    return { read: rows.length, confirmed: confirmed.length };
+  }
+
+  /** Gives the lease up (a replica stopping), so another replica relays at once instead of after it expires. */
+  async releaseLease(holder: string): Promise<void> {
+    await withConnection(this.sequelize, (run) =>
+      run("UPDATE outbox_relay_lease SET holder = NULL WHERE name = 'relay' AND holder = ?", [holder]),
+    );
   }
 
   /** Deletes rows published before `before`, in batches of `batch`; returns how many went. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from '@skyway/common';
 import type { OutboxStore, PendingEvent } from '../db/outbox-store';
@@ -12,11 +13,17 @@ export interface OutboxRelayOptions {
   batchSize: number;
   /** How long to wait for the broker to confirm a batch before treating it as not published. */
   confirmTimeoutMs?: number;
+  /**
+   * How long the relay lease lasts unless renewed (every batch renews it): how long the other replicas wait
+   * after this one died without giving it up. Default: the confirm timeout + 5 s.
+   */
+  leaseMs?: number;
 }
 
 /**
  * Publishes the outbox to RabbitMQ. Rows are sent in id order on one confirm channel and marked published
- * only after the broker confirmed them; a MariaDB named lock keeps a single relay active across replicas,
+ * only after the broker confirmed them; a lease row in the database keeps a single relay active across replicas
+ * (and across the nodes of a Galera cluster, where a named lock would be per node),
  * which is what keeps every booking's events in order (a booking's events get increasing ids because each
  * state change locks the booking row first). The broker connection uses amqplib's recovery, so the
  * service starts and keeps serving while RabbitMQ is down; the outbox simply waits.
@@ -29,11 +36,10 @@ export class OutboxRelay {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
-  private readonly lockName: string;
+  /** This relay's name on the lease: one per process start. */
+  private readonly holder = randomUUID();
 
-  constructor(private readonly opts: OutboxRelayOptions) {
-    this.lockName = `skyway_outbox_${opts.outbox.databaseName}`;
-  }
+  constructor(private readonly opts: OutboxRelayOptions) {}
 
   async start(): Promise<void> {
     const { logger } = this.opts;
@@ -114,14 +120,19 @@ export class OutboxRelay {
   }
 
   /**
-   * One batch: takes the relay lock (or returns 0 when another replica holds it), publishes the oldest
+   * One batch: takes or renews the relay lease (or returns 0 when another replica holds it), publishes the oldest
    * unpublished rows and marks the confirmed ones (OutboxStore.relayBatch). Returns how many rows were
    * published.
    */
   async publishBatch(): Promise<number> {
     const channel = await this.ensureChannel();
     if (!channel) return 0;
-    const batch = await this.opts.outbox.relayBatch(this.lockName, this.opts.batchSize, (rows) =>
+    // Longer than a batch can take (the confirm wait), so a batch never outlives the lease it was read under.
+    const lease = {
+      holder: this.holder,
+      ms: this.opts.leaseMs ?? (this.opts.confirmTimeoutMs ?? 10_000) + 5_000,
+    };
+    const batch = await this.opts.outbox.relayBatch(lease, this.opts.batchSize, (rows) =>
       this.publish(channel, rows),
     );
     if (!batch) return 0;
@@ -168,6 +179,14 @@ export class OutboxRelay {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
+    await this.opts.outbox.releaseLease(this.holder).catch((err: unknown) => {
+      this.opts.logger.warn(
+        'could not give up the outbox relay lease; another replica takes it when it expires',
+        {
+          err,
+        },
+      );
+    });
     const ch = this.channel;
     this.channel = undefined;
     await ch?.close().catch(() => undefined);
