@@ -70,6 +70,10 @@ describe('serviceApp', () => {
     })
     .get('/refused', () => {
       throw new Refused();
+    })
+    .put('/text', (req, res) => {
+      // What the route sees of a body that is not JSON: nothing parsed, and nothing left on the wire.
+      res.json({ body: req.body ?? null, complete: req.complete, ended: req.readableEnded });
     });
   const app = serviceApp({
     logger,
@@ -96,6 +100,27 @@ describe('serviceApp', () => {
     const withToken = await request(app).post('/things').set('X-Internal-Token', 'tok').send({ a: 1 });
     expect(withToken.status).toBe(201);
     expect(withToken.body).toEqual({ a: 1 });
+  });
+
+  test('a body that is not JSON is read to its end before the route answers, and one over 100 kB is a 413', async () => {
+    const text = await request(app)
+      .put('/text')
+      .set('X-Internal-Token', 'tok')
+      .set('Content-Type', 'text/plain')
+      .send('x'.repeat(90_000));
+    expect(text.status).toBe(200);
+    expect(text.body).toEqual({ body: null, complete: true, ended: true });
+    const untyped = await request(app)
+      .put('/text')
+      .set('X-Internal-Token', 'tok')
+      .send(Buffer.alloc(50_000, 1));
+    expect(untyped.body).toMatchObject({ complete: true, ended: true });
+    const large = await request(app)
+      .put('/text')
+      .set('X-Internal-Token', 'tok')
+      .set('Content-Type', 'text/plain')
+      .send('x'.repeat(150_000));
+    expect(large.status).toBe(413);
   });
 
   test('one set of defaults: no X-Powered-By, no automatic ETag, a request id, 404 and refusals as problems', async () => {
