@@ -4,6 +4,7 @@ import { openapiPathFrom, serviceApp, type Logger } from '@skyway/common';
 import type { BookingService } from './app/bookings';
 import type { IdempotencyKeys } from './app/idempotency';
 import type { PaymentService } from './app/payments';
+import type { SeatChanges } from './app/seat-changes';
 import { pingDatabase } from './db/health';
 import { refusalProblems } from './http/problems';
 import { bookingRoutes } from './http/routes';
@@ -14,6 +15,7 @@ export interface BookingAppDeps {
   sequelize: Sequelize;
   bookings: BookingService;
   payments: PaymentService;
+  seatChanges: SeatChanges;
   idempotencyStore: IdempotencyKeys;
   /** True while the outbox relay has a broker connection. */
   brokerConnected: () => boolean;

@@ -17,6 +17,7 @@ import { Expiry } from './app/expire';
 import { PaymentService } from './app/payments';
 import { purgeOldRows } from './app/purge';
 import { SeatReleaser } from './app/release-seats';
+import { SeatChanges } from './app/seat-changes';
 import { FlightCache } from './clients/flight-cache';
 import { FlightClient } from './clients/flight-client';
 import { loadConfig } from './config';
@@ -114,15 +115,24 @@ export async function startBookingService(
       paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
       onEvents,
     });
+    // Every flight-service attempt timing out, with its back-off, plus the request's own database writes.
+    const longestFlightCallMs = config.FLIGHT_CALL_ATTEMPTS * (config.UPSTREAM_TIMEOUT_MS + 1000) + 30_000;
+    const seatChanges = new SeatChanges({
+      store: bookingsStore,
+      flights,
+      logger,
+      leaseMs: longestFlightCallMs,
+      batchSize: config.SWEEPER_BATCH_SIZE,
+      onEvents,
+    });
     const expiry = new Expiry({
       store: bookingsStore,
       batchSize: config.SWEEPER_BATCH_SIZE,
       paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
       releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
-      // Every seat-hold attempt timing out, with its back-off, plus the saga's own database writes.
-      staleHoldMs: config.FLIGHT_CALL_ATTEMPTS * (config.UPSTREAM_TIMEOUT_MS + 1000) + 30_000,
+      staleHoldMs: longestFlightCallMs,
     });
-    const sweeper = new Sweeper({ expiry, releaser, logger, onEvents });
+    const sweeper = new Sweeper({ expiry, releaser, seatChanges, logger, onEvents });
 
     // Runs of the cron jobs still in progress, so close() can wait for them before closing the pool.
     const inFlight = new Set<Promise<unknown>>();
@@ -159,6 +169,7 @@ export async function startBookingService(
       sequelize,
       bookings,
       payments,
+      seatChanges,
       idempotencyStore,
       brokerConnected: () => relay.isConnected(),
     });

@@ -19,6 +19,16 @@ import {
   startPayment,
 } from '../src/domain/transitions';
 import { canonicalJson, requestFingerprint } from '../src/http/idempotency';
+import { completeSeatChange, learnSeats, startSeatChange } from '../src/domain/transitions';
+import {
+  LOCATOR_ALPHABET,
+  LOCATOR_SYNTAX,
+  nameRefusal,
+  newLocator,
+  normaliseName,
+} from '../src/domain/seats';
+import { bookingCreate, pageQuery, seatChange } from '../src/http/schemas';
+import { seatErrorsAs } from '../src/app/bookings';
 
 const now = new Date('2026-12-01T10:00:00.000Z');
 const booking = (over: Partial<BookingRecord> = {}): BookingRecord => ({
@@ -38,6 +48,13 @@ const booking = (over: Partial<BookingRecord> = {}): BookingRecord => ({
   expiresAt: new Date('2026-12-01T10:10:00.000Z'),
   createdAt: now,
   updatedAt: now,
+  locator: 'K7QP2M',
+  passengers: [
+    { name: 'Asha Rao', seat: '12A' },
+    { name: 'Ravi Rao', seat: '12B' },
+  ],
+  seatsToLearn: false,
+  seatChange: null,
   ...over,
 });
 
@@ -79,6 +96,11 @@ describe('booking rules', () => {
       expiresAt: '2026-12-01T10:10:00.000Z',
       createdAt: '2026-12-01T10:00:00.000Z',
       updatedAt: '2026-12-01T10:00:00.000Z',
+      locator: 'K7QP2M',
+      passengers: [
+        { name: 'Asha Rao', seat: '12A' },
+        { name: 'Ravi Rao', seat: '12B' },
+      ],
     });
   });
 
@@ -229,5 +251,226 @@ describe('booking transitions (new state + its event, or a refusal)', () => {
     expect(confirmPayment(pending, later, later)).toBeUndefined();
     expect(abandonPayment(pending, later, later)).toBeUndefined();
     expect(abandonPayment(pending, now, later)?.booking.status).toBe('INITIATED');
+  });
+});
+
+describe('seats, passengers and locators (rules on plain values)', () => {
+  const owner = { userId: 42, role: 'customer' };
+  const later = new Date(now.getTime() + 1000);
+
+  test("passenger names: letters of any script with combining marks, spaces, . ' -; 1–100 after trimming", () => {
+    for (const ok of [
+      'Asha Rao',
+      "O'Brien",
+      'Jean-Luc Picard',
+      'J. R. R. Tolkien',
+      '李小龍',
+      'Zoë',
+      'देवनागरी',
+    ]) {
+      expect([ok, nameRefusal(normaliseName(ok))]).toEqual([ok, undefined]);
+    }
+    // A decomposed "José" (e + U+0301) is a letter with its mark, and stored composed.
+    expect(nameRefusal(normaliseName('Jose\u0301'))).toBeUndefined();
+    expect(normaliseName('  Jose\u0301 ')).toBe('Jos\u00e9');
+    for (const bad of [
+      '',
+      '   ',
+      'R2-D2',
+      'a_b',
+      'Robert); DROP',
+      '\u0301abc',
+      '...',
+      'tab\there',
+      'x'.repeat(101),
+    ]) {
+      expect([bad, nameRefusal(normaliseName(bad))]).toEqual([bad, expect.any(String)]);
+    }
+    expect(nameRefusal('x'.repeat(100))).toBeUndefined();
+  });
+
+  test('the create body: passengers or noOfSeats, agreeing when both; seats like 12A, none twice', () => {
+    const parse = (body: unknown) => bookingCreate.safeParse(body);
+    const paths = (body: unknown) => {
+      const r = parse(body);
+      return r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+    };
+    expect(parse({ flightId: 1, noOfSeats: 2 }).data).toEqual({
+      flightId: 1,
+      passengers: [
+        { name: null, seat: null },
+        { name: null, seat: null },
+      ],
+    });
+    expect(
+      parse({ flightId: 1, passengers: [{ name: ' Asha ', seat: '12A' }, { name: 'Ravi' }] }).data,
+    ).toEqual({
+      flightId: 1,
+      passengers: [
+        { name: 'Asha', seat: '12A' },
+        { name: 'Ravi', seat: null },
+      ],
+    });
+    expect(parse({ flightId: 1, noOfSeats: 1, passengers: [{ name: 'Asha' }] }).success).toBe(true);
+    expect(paths({ flightId: 1, noOfSeats: 2, passengers: [{ name: 'Asha' }] })).toEqual(['noOfSeats']);
+    expect(paths({ flightId: 1 })).toEqual(['noOfSeats']);
+    expect(paths({ flightId: 1, passengers: [] })).toEqual(['passengers']);
+    expect(paths({ flightId: 1, passengers: Array.from({ length: 11 }, () => ({ name: 'A' })) })).toEqual([
+      'passengers',
+    ]);
+    expect(paths({ flightId: 1, passengers: [{ name: 'A', seat: '12I' }] })).toEqual(['passengers.0.seat']);
+    expect(paths({ flightId: 1, passengers: [{ name: 'A', seat: '0A' }] })).toEqual(['passengers.0.seat']);
+    expect(paths({ flightId: 1, passengers: [{ name: 'A', seat: '1000A' }] })).toEqual(['passengers.0.seat']);
+    expect(paths({ flightId: 1, passengers: [{ name: '' }] })).toEqual(['passengers.0.name']);
+    expect(
+      paths({
+        flightId: 1,
+        passengers: [{ name: 'A', seat: '3C' }, { name: 'B' }, { name: 'C', seat: '3C' }],
+      }),
+    ).toEqual(['passengers.2.seat']);
+    expect(
+      seatChange.safeParse({ seats: ['14C', '14C'] }).error?.issues.map((i) => i.path.join('.')),
+    ).toEqual(['seats.1']);
+    expect(seatChange.safeParse({ seats: [] }).success).toBe(false);
+    expect(pageQuery.safeParse({ locator: 'K7QP2M' }).success).toBe(true);
+    for (const bad of ['K7QP2', 'K7QP2MM', 'k7qp2m', 'K7QP0M', 'K7QPIM']) {
+      expect([bad, pageQuery.safeParse({ locator: bad }).success]).toEqual([bad, false]);
+    }
+  });
+
+  test('locators: 6 characters of the alphabet, random, every character reachable', () => {
+    const seen = new Set<string>();
+    const chars = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const l = newLocator();
+      expect(l).toMatch(LOCATOR_SYNTAX);
+      seen.add(l);
+      for (const c of l) chars.add(c);
+    }
+    expect(seen.size).toBe(2000);
+    expect([...chars].sort().join('')).toBe([...LOCATOR_ALPHABET].sort().join(''));
+    // Every byte maps to a character (no rejection, no bias: 256 = 8 × 32).
+    expect(newLocator(() => Uint8Array.from([0, 31, 32, 63, 255, 128]))).toBe('A9A99A');
+  });
+
+  test("flight-service's seatNumbers.<i> become the client's paths; other errors are not mapped", () => {
+    expect(seatErrorsAs([{ path: 'seatNumbers.1', message: 'not on the map' }], 'passengers.%.seat')).toEqual(
+      [{ path: 'passengers.1.seat', message: 'not on the map' }],
+    );
+    expect(seatErrorsAs([{ path: 'seats', message: 'x' }], 'seats.%')).toBeUndefined();
+    expect(seatErrorsAs(undefined, 'seats.%')).toBeUndefined();
+  });
+
+  test('a seat change: refusals in order, unchanged, intent first, recover a stale one', () => {
+    const start = (b: BookingRecord, seats = ['14C', '14D'], at = later) =>
+      startSeatChange(b, owner, seats, 'c-1', at, 60_000);
+    expect(
+      startSeatChange(booking(), { userId: 43, role: 'customer' }, ['14C', '14D'], 'c', later, 1),
+    ).toEqual({
+      kind: 'refused',
+      refusal: { kind: 'not-found' },
+    });
+    expect(startSeatChange(booking(), { userId: 1, role: 'admin' }, ['14C', '14D'], 'c', later, 1).kind).toBe(
+      'started',
+    );
+    expect(start(booking(), ['14C'])).toEqual({
+      kind: 'refused',
+      refusal: { kind: 'seat-count', expected: 2 },
+    });
+    expect(start(booking({ status: 'PENDING' }))).toMatchObject({ refusal: { kind: 'payment-in-progress' } });
+    expect(start(booking({ status: 'CANCELLED' }))).toMatchObject({ refusal: { kind: 'not-changeable' } });
+    expect(start(booking({ expiresAt: now }))).toMatchObject({
+      refusal: { kind: 'not-changeable', expired: true },
+    });
+    expect(start(booking({ status: 'BOOKED', departureTime: now }))).toMatchObject({
+      refusal: { kind: 'departed' },
+    });
+    expect(start(booking({ status: 'BOOKED' }), ['12A', '12B'])).toMatchObject({ kind: 'unchanged' });
+    // The same seats swapped between the two passengers is a change.
+    expect(start(booking(), ['12B', '12A']).kind).toBe('started');
+    const started = start(booking());
+    expect(started).toMatchObject({
+      kind: 'started',
+      pending: { changeId: 'c-1', seats: ['14C', '14D'], leaseUntil: new Date(later.getTime() + 60_000) },
+    });
+    if (started.kind !== 'started') return;
+    const pending = started.change.booking;
+    expect(pending.updatedAt).toEqual(now);
+    expect(start(pending)).toMatchObject({ refusal: { kind: 'change-in-progress' } });
+    expect(start(pending, ['14C', '14D'], new Date(later.getTime() + 60_000))).toMatchObject({
+      kind: 'recover-first',
+      pending: { changeId: 'c-1' },
+    });
+  });
+
+  test("completing a change records flight-service's seats; seats-changed only for a BOOKED booking", () => {
+    const pendingChange = { changeId: 'c-1', seats: ['14C', '14D'], leaseUntil: later };
+    const initiated = booking({ seatChange: pendingChange });
+    const applied = { kind: 'applied' as const, seats: ['14C', '14D'], changed: true };
+    const done = completeSeatChange(initiated, 'c-1', applied, later);
+    expect(done?.booking).toMatchObject({
+      seatChange: null,
+      updatedAt: later,
+      passengers: [
+        { name: 'Asha Rao', seat: '14C' },
+        { name: 'Ravi Rao', seat: '14D' },
+      ],
+    });
+    expect(done?.event).toBeUndefined();
+    const booked = completeSeatChange({ ...initiated, status: 'BOOKED' }, 'c-1', applied, later);
+    expect(bookingEventSchema.parse(booked?.event)).toMatchObject({
+      type: 'booking.seats-changed',
+      data: {
+        status: 'BOOKED',
+        locator: 'K7QP2M',
+        passengers: [
+          { name: 'Asha Rao', seat: '14C' },
+          { name: 'Ravi Rao', seat: '14D' },
+        ],
+      },
+    });
+    // Another change id, or nothing applied: the intent is someone else's, or just cleared.
+    expect(completeSeatChange(initiated, 'c-2', applied, later)).toBeUndefined();
+    const refused = completeSeatChange(
+      { ...initiated, status: 'BOOKED' },
+      'c-1',
+      { kind: 'not-applied' },
+      later,
+    );
+    expect(refused).toEqual({ booking: { ...initiated, status: 'BOOKED', seatChange: null } });
+    expect(
+      completeSeatChange({ ...initiated, status: 'CANCELLED' }, 'c-1', applied, later)?.booking,
+    ).toMatchObject({
+      seatChange: null,
+      passengers: initiated.passengers,
+    });
+  });
+
+  test('a pre-seat booking learns its seats once, not during a seat change', () => {
+    const legacy = booking({
+      seatsToLearn: true,
+      passengers: [
+        { name: null, seat: null },
+        { name: null, seat: null },
+      ],
+    });
+    expect(learnSeats(legacy, ['3A', '3B'])?.booking).toMatchObject({
+      seatsToLearn: false,
+      passengers: [
+        { name: null, seat: '3A' },
+        { name: null, seat: '3B' },
+      ],
+    });
+    expect(learnSeats(booking(), ['3A', '3B'])).toBeUndefined();
+    expect(
+      learnSeats({ ...legacy, seatChange: { changeId: 'c', seats: ['1A', '1B'], leaseUntil: later } }, [
+        '3A',
+        '3B',
+      ]),
+    ).toBeUndefined();
+    expect(learnSeats({ ...legacy, status: 'CANCELLED' }, [])?.booking).toMatchObject({
+      seatsToLearn: false,
+      passengers: legacy.passengers,
+    });
   });
 });

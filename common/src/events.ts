@@ -11,6 +11,8 @@ export const BOOKING_EVENT_TYPES = [
   'booking.confirmed',
   'booking.cancelled',
   'booking.expired',
+  /** A BOOKED booking's passengers moved to other seats (v1.1). */
+  'booking.seats-changed',
 ] as const;
 export type BookingEventType = (typeof BOOKING_EVENT_TYPES)[number];
 
@@ -28,6 +30,13 @@ export const bookingEventDataSchema = z.object({
   status: z.string(),
   /** Status before this change (an addition to the contract's shape): tells a cancellation of a BOOKED booking apart. */
   previousStatus: z.string().optional(),
+  /**
+   * v1.1: the record locator and each passenger with their seat, in passenger order. Optional so events written
+   * before v1.1 (still in an outbox or a queue) keep parsing; every event booking-service writes now has them.
+   * `name` is null for a count-only booking, `seat` null while a pre-v1.1 booking's seat is not known yet.
+   */
+  locator: z.string().optional(),
+  passengers: z.array(z.object({ name: z.string().nullable(), seat: z.string().nullable() })).optional(),
 });
 
 /** The message body of every booking event (contract: Events). */

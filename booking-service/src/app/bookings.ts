@@ -16,12 +16,32 @@ import {
   type UnpaidSeatCaps,
 } from '../domain/booking';
 import type { ClaimFence, StoredAnswer } from '../domain/idempotency';
+import { newLocator, withSeats, type Passenger } from '../domain/seats';
 import { cancelByUser, giveUpHold, needsRelease } from '../domain/transitions';
 import { retryInBackground } from './background-retry';
 import { Refused } from './refusals';
 import type { SeatReleaser } from './release-seats';
 
 export type { BookingView } from '../domain/booking';
+
+export const SEAT_TAKEN = 'urn:skyway:problem:seat-taken';
+
+/**
+ * flight-service's 400 names seats by their place in its `seatNumbers` (`seatNumbers.2`); the client named them
+ * elsewhere (`passengers.2.seat`, `seats.2`): `pattern` with `%` for the index. Undefined when the errors are
+ * not all about seat numbers (then the refusal is unexpected).
+ */
+export function seatErrorsAs(
+  errors: Array<{ path: string; message: string }> | undefined,
+  pattern: string,
+): Array<{ path: string; message: string }> | undefined {
+  if (!errors?.length) return undefined;
+  const mapped = errors.map((e) => {
+    const m = /^seatNumbers\.(\d+)$/.exec(e.path);
+    return m ? { path: pattern.replace('%', m[1]), message: e.message } : undefined;
+  });
+  return mapped.every((e) => e !== undefined) ? mapped : undefined;
+}
 
 export interface BookingServiceDeps {
   store: BookingsStore;
@@ -96,11 +116,12 @@ export class BookingService {
    */
   async create(
     who: Identity,
-    input: { flightId: number; noOfSeats: number },
+    input: { flightId: number; passengers: Passenger[] },
     fenced?: CreateFence,
   ): Promise<BookingView> {
     const { flights, store } = this.deps;
-    const flight = await this.flightFor(input.flightId, input.noOfSeats, this.now());
+    const noOfSeats = input.passengers.length;
+    const flight = await this.flightFor(input.flightId, noOfSeats, this.now());
     // After the lookup, which may have waited on flight-service: the booking's times start when it is written.
     const now = this.now();
     const record: BookingRecord = {
@@ -112,36 +133,52 @@ export class BookingService {
       departureAirportCode: flight.departureAirportCode,
       arrivalAirportCode: flight.arrivalAirportCode,
       departureTime: flight.departureTime,
-      noOfSeats: input.noOfSeats,
-      totalCost: totalCostOf(flight.price, input.noOfSeats),
+      noOfSeats,
+      totalCost: totalCostOf(flight.price, noOfSeats),
       status: 'INITIATED',
       cancelReason: null,
       seatsState: 'HOLDING',
       expiresAt: expiresAtFrom(now, this.deps.ttlSeconds),
       createdAt: now,
       updatedAt: now,
+      locator: '',
+      passengers: input.passengers,
+      seatsToLearn: false,
+      seatChange: null,
     };
-    const inserted = await store.insertWithinCaps(record, (unpaid) =>
-      unpaidSeatsRefusal(unpaid, input.noOfSeats, this.deps.unpaidSeatCaps),
+    const inserted = await store.insertWithinCaps(
+      record,
+      (unpaid) => unpaidSeatsRefusal(unpaid, noOfSeats, this.deps.unpaidSeatCaps),
+      () => newLocator(),
     );
     if ('refused' in inserted) {
       throw new Refused({ kind: 'unpaid-seats-limit', flightId: flight.id, ...inserted.refused });
     }
     record.id = inserted.id;
+    record.locator = inserted.locator;
 
     let hold: Awaited<ReturnType<FlightClient['holdSeats']>>;
     try {
-      hold = await flights.holdSeats(flight.id, record.id, input.noOfSeats);
+      hold = await flights.holdSeats(
+        flight.id,
+        record.id,
+        noOfSeats,
+        input.passengers.map((p) => p.seat),
+      );
     } catch (err) {
       await this.giveUp(record.id, true);
       throw err;
     }
     if (hold.kind === 'held') {
+      const { price: heldPrice, ...heldFlight } = hold.flight ?? { price: flight.price };
       const held: BookingRecord = {
         ...record,
-        ...(hold.flight ?? {}),
-        totalCost: totalCostOf(hold.flight?.price ?? flight.price, input.noOfSeats),
+        ...heldFlight,
+        totalCost: totalCostOf(heldPrice, noOfSeats),
         seatsState: 'HELD',
+        // Each passenger's seat as flight-service holds it; an answer without them is read back later.
+        passengers: hold.seatNumbers ? withSeats(record.passengers, hold.seatNumbers) : record.passengers,
+        seatsToLearn: !hold.seatNumbers,
       };
       const view = toBookingView(held);
       const created = buildEvent('booking.created', held, undefined, now);
@@ -177,8 +214,13 @@ export class BookingService {
     if (hold.kind === 'held') throw new Refused({ kind: 'cancelled-while-held', bookingId: record.id });
     if (hold.kind === 'unreachable') throw new Refused({ kind: 'flight-service-down', before: 'hold' });
     if (hold.status === 404) throw new Refused({ kind: 'flight-not-found', flightId: flight.id });
+    if (hold.status === 409 && hold.type === SEAT_TAKEN && hold.seats) {
+      throw new Refused({ kind: 'seat-taken', seats: hold.seats });
+    }
     if (hold.status === 409)
       throw new Refused({ kind: 'hold-refused', type: hold.type, detail: hold.detail });
+    const seatErrors = hold.status === 400 ? seatErrorsAs(hold.errors, 'passengers.%.seat') : undefined;
+    if (seatErrors) throw new Refused({ kind: 'seats-invalid', errors: seatErrors });
     this.deps.logger.error('flight-service refused a seat hold unexpectedly', {
       status: hold.status,
       bookingId: record.id,
@@ -234,9 +276,21 @@ export class BookingService {
     return toBookingView(b);
   }
 
-  /** The caller's bookings, newest first. */
-  async list(who: Identity, page: number, limit: number): Promise<Page<BookingView>> {
-    const { rows, total } = await this.deps.store.listVisible(who.userId, (page - 1) * limit, limit);
+  /**
+   * The caller's bookings, newest first; with `locator`, the caller's booking with that locator (an admin's:
+   * anyone's), so a locator never shows someone else's booking.
+   */
+  async list(who: Identity, page: number, limit: number, locator?: string): Promise<Page<BookingView>> {
+    const offset = (page - 1) * limit;
+    const { rows, total } =
+      locator === undefined
+        ? await this.deps.store.listVisible(who.userId, offset, limit)
+        : await this.deps.store.listVisibleByLocator(
+            locator,
+            who.role === 'admin' ? undefined : who.userId,
+            offset,
+            limit,
+          );
     return { data: rows.map(toBookingView), page, limit, total };
   }
 

@@ -24,6 +24,18 @@ export type Refusal =
   | { kind: 'booking-not-recorded' }
   | { kind: 'cancelled-while-held'; bookingId: number }
   | { kind: 'idempotency-superseded' }
+  // Seats (the booking saga and seat changes)
+  /** A seat not on the flight's map (or named twice): `errors` name each, e.g. `passengers.1.seat` or `seats.0`. */
+  | { kind: 'seats-invalid'; errors: Array<{ path: string; message: string }> }
+  | { kind: 'seat-taken'; seats: string[] }
+  | { kind: 'seat-count-mismatch'; bookingId: number; expected: number }
+  | { kind: 'seat-change-not-allowed'; bookingId: number; status: string; expired: boolean }
+  | { kind: 'seat-change-after-departure'; bookingId: number }
+  | { kind: 'seat-change-while-paying'; bookingId: number }
+  | { kind: 'seat-change-in-progress'; bookingId: number }
+  /** flight-service could not be asked: the recorded change is finished later (same changeId), seats as before. */
+  | { kind: 'seat-change-unconfirmed'; bookingId: number }
+  | { kind: 'seat-change-refused-unexpectedly' }
   // Payments
   | { kind: 'already-paid'; bookingId: number }
   | { kind: 'payment-in-progress'; bookingId: number }

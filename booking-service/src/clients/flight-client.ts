@@ -23,9 +23,39 @@ const heldFlightSchema = flightSchema.pick({
   price: true,
 });
 export type HeldFlight = z.infer<typeof heldFlightSchema>;
-const holdAnswerSchema = z.object({ flight: heldFlightSchema }).passthrough();
+const seatNumbersSchema = z.array(z.string());
+const holdAnswerSchema = z
+  .object({ flight: heldFlightSchema.optional(), seatNumbers: seatNumbersSchema.optional() })
+  .passthrough();
+const seatChangeAnswerSchema = z
+  .object({ seatNumbers: seatNumbersSchema, changed: z.boolean() })
+  .passthrough();
+const reservationSchema = z.object({ seatNumbers: seatNumbersSchema }).passthrough();
 
-const problemSchema = z.object({ type: z.string().optional(), detail: z.string().optional() }).passthrough();
+const problemSchema = z
+  .object({
+    type: z.string().optional(),
+    detail: z.string().optional(),
+    /** seat-taken: the requested seats another reservation holds. */
+    seats: z.array(z.string()).optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .passthrough();
+
+/** A refusal from flight-service, as booking-service needs it. */
+export interface FlightRefusal {
+  status: number;
+  type?: string;
+  detail?: string;
+  seats?: string[];
+  errors?: Array<{ path: string; message: string }>;
+}
+
+function refusalOf(status: number, data: unknown): FlightRefusal {
+  const p = problemSchema.safeParse(data);
+  if (!p.success) return { status };
+  return { status, type: p.data.type, detail: p.data.detail, seats: p.data.seats, errors: p.data.errors };
+}
 
 /** A final answer from flight-service, or none at all. */
 export type CallResult =
@@ -33,11 +63,23 @@ export type CallResult =
   | { kind: 'unreachable'; ambiguous: boolean; reason: string };
 
 export type HoldOutcome =
-  /** `flight` is absent only when flight-service did not send it (an older version). */
-  | { kind: 'held'; flight?: HeldFlight }
-  /** Refused for good (unknown flight, no seats, departed, released); `ambiguous` if an earlier attempt may have held seats. */
-  | { kind: 'refused'; status: number; type?: string; detail?: string; ambiguous: boolean }
+  /**
+   * `flight` and `seatNumbers` (each passenger's seat, in passenger order) are absent only when flight-service
+   * did not send them (an older version).
+   */
+  | { kind: 'held'; flight?: HeldFlight; seatNumbers?: string[] }
+  /**
+   * Refused for good (unknown flight, no seats, seat taken, seat not on the map, departed, released); `ambiguous`
+   * if an earlier attempt may have held seats.
+   */
+  | ({ kind: 'refused'; ambiguous: boolean } & FlightRefusal)
   | { kind: 'unreachable'; ambiguous: boolean };
+
+export type SeatChangeCall =
+  /** Applied (or the stored answer to this changeId): the seats the reservation holds now. */
+  | { kind: 'changed'; seatNumbers: string[]; changed: boolean }
+  | ({ kind: 'refused' } & FlightRefusal)
+  | { kind: 'unreachable' };
 
 export interface FlightClientOptions {
   baseUrls: string[];
@@ -110,26 +152,77 @@ export class FlightClient {
     return parsed.data;
   }
 
-  /** Holds seats for a booking with the idempotent PUT. */
-  async holdSeats(flightId: number, bookingId: number, seats: number): Promise<HoldOutcome> {
+  /**
+   * Holds seats for a booking with the idempotent PUT. `seatNumbers` (positional, null = assign one) is sent only
+   * when some passenger chose a seat; without it flight-service assigns them all.
+   */
+  async holdSeats(
+    flightId: number,
+    bookingId: number,
+    seats: number,
+    seatNumbers?: Array<string | null>,
+  ): Promise<HoldOutcome> {
+    const body = seatNumbers && seatNumbers.some((s) => s !== null) ? { seats, seatNumbers } : { seats };
     const r = await this.callWithRetry(
-      () => this.http.put(`/internal/v1/flights/${flightId}/reservations/${bookingId}`, { seats }),
+      () => this.http.put(`/internal/v1/flights/${flightId}/reservations/${bookingId}`, body),
       'hold seats',
     );
     if (r.kind === 'unreachable') return { kind: 'unreachable', ambiguous: r.ambiguous };
     if (r.status === 200 || r.status === 201) {
       const answer = holdAnswerSchema.safeParse(r.data);
-      return { kind: 'held', flight: answer.success ? answer.data.flight : undefined };
+      const numbers = answer.success ? answer.data.seatNumbers : undefined;
+      return {
+        kind: 'held',
+        flight: answer.success ? answer.data.flight : undefined,
+        seatNumbers: numbers?.length === seats ? numbers : undefined,
+      };
     }
     if (r.status >= 500) return { kind: 'unreachable', ambiguous: true };
-    const p = problemSchema.safeParse(r.data);
-    return {
-      kind: 'refused',
-      status: r.status,
-      type: p.success ? p.data.type : undefined,
-      detail: p.success ? p.data.detail : undefined,
-      ambiguous: r.ambiguous,
-    };
+    return { kind: 'refused', ambiguous: r.ambiguous, ...refusalOf(r.status, r.data) };
+  }
+
+  /**
+   * Moves a booking's passengers to `seatNumbers` (passenger order), all or nothing, with flight-service's seat-change
+   * PUT. Idempotent per `changeId` there (a repeat gets the first answer), so it is retried like the hold.
+   */
+  async changeSeats(
+    flightId: number,
+    bookingId: number,
+    changeId: string,
+    seatNumbers: string[],
+  ): Promise<SeatChangeCall> {
+    const r = await this.callWithRetry(
+      () =>
+        this.http.put(`/internal/v1/flights/${flightId}/reservations/${bookingId}/seats`, {
+          changeId,
+          seatNumbers,
+        }),
+      'change seats',
+    );
+    if (r.kind === 'unreachable' || r.status >= 500) return { kind: 'unreachable' };
+    if (r.status === 200) {
+      const answer = seatChangeAnswerSchema.safeParse(r.data);
+      if (answer.success) {
+        return { kind: 'changed', seatNumbers: answer.data.seatNumbers, changed: answer.data.changed };
+      }
+      this.opts.logger.error('flight-service sent a seat change booking-service cannot read', { bookingId });
+      return { kind: 'unreachable' };
+    }
+    return { kind: 'refused', ...refusalOf(r.status, r.data) };
+  }
+
+  /**
+   * The seats a booking's reservation holds now (`[]` once released); undefined when flight-service cannot say
+   * (unreachable, failing, no such reservation — or a flight-service from before seats, whose 404 says nothing).
+   */
+  async reservedSeats(flightId: number, bookingId: number): Promise<string[] | undefined> {
+    const r = await this.callWithRetry(
+      () => this.http.get(`/internal/v1/flights/${flightId}/reservations/${bookingId}`),
+      'read reservation',
+    );
+    if (r.kind === 'unreachable' || r.status !== 200) return undefined;
+    const answer = reservationSchema.safeParse(r.data);
+    return answer.success ? answer.data.seatNumbers : undefined;
   }
 
   /** Releases a booking's seats; true once flight-service confirmed nothing is held for it any more. */

@@ -1,6 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import { retryTransaction, sqlTime, withConnection, type BookingEvent, type RunSql } from '@skyway/common';
-import type { BookingRecord, UnpaidSeats } from '../domain/booking';
+import type { BookingRecord, PendingSeatChange, UnpaidSeats } from '../domain/booking';
+import type { Passenger } from '../domain/seats';
 import type { FencedAnswer } from '../domain/idempotency';
 import type { BookingChange } from '../domain/transitions';
 import { fencedAnswerSql } from './idempotency-store';
@@ -19,17 +20,45 @@ export const BOOKING_COLUMNS = `id, flight_id AS flightId, user_id AS userId, us
   flight_number AS flightNumber, departure_airport_code AS departureAirportCode,
   arrival_airport_code AS arrivalAirportCode, departure_time AS departureTime, no_of_seats AS noOfSeats,
   total_cost AS totalCost, status, cancel_reason AS cancelReason, seats_state AS seatsState,
-  expires_at AS expiresAt, created_at AS createdAt, updated_at AS updatedAt`;
+  expires_at AS expiresAt, created_at AS createdAt, updated_at AS updatedAt, locator, passengers,
+  seats_to_learn AS seatsToLearn, seat_change_id AS seatChangeId, seat_change_seats AS seatChangeSeats,
+  seat_change_lease_until AS seatChangeLeaseUntil`;
+
+/** A row as BOOKING_COLUMNS reads it. */
+type BookingRow = Omit<BookingRecord, 'passengers' | 'seatsToLearn' | 'seatChange'> & {
+  passengers: string | Passenger[];
+  seatsToLearn: number | string | boolean;
+  seatChangeId: string | null;
+  seatChangeSeats: string | string[] | null;
+  seatChangeLeaseUntil: Date | null;
+};
+
+/** TEXT holding JSON (MariaDB) or a JSON column (MySQL: mysql2 parses it already). */
+const json = <T>(v: string | T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
 /** The one row mapper of `bookings` (mysql2 hands BIGINT columns back as strings). */
-export const toBookingRecord = (r: BookingRecord): BookingRecord => ({
-  ...r,
-  id: Number(r.id),
-  flightId: Number(r.flightId),
-  userId: Number(r.userId),
-  noOfSeats: Number(r.noOfSeats),
-  totalCost: Number(r.totalCost),
-});
+export const toBookingRecord = (row: BookingRecord): BookingRecord => {
+  const { seatChangeId, seatChangeSeats, seatChangeLeaseUntil, ...r } = row as unknown as BookingRow;
+  const seatChange: PendingSeatChange | null =
+    seatChangeId && seatChangeSeats && seatChangeLeaseUntil
+      ? { changeId: seatChangeId, seats: json(seatChangeSeats), leaseUntil: seatChangeLeaseUntil }
+      : null;
+  return {
+    ...r,
+    id: Number(r.id),
+    flightId: Number(r.flightId),
+    userId: Number(r.userId),
+    noOfSeats: Number(r.noOfSeats),
+    totalCost: Number(r.totalCost),
+    passengers: json<Passenger[]>(r.passengers).map((p) => ({ name: p.name ?? null, seat: p.seat ?? null })),
+    seatsToLearn: Number(r.seatsToLearn) === 1 || r.seatsToLearn === true,
+    seatChange,
+  };
+};
+
+/** The passengers as stored (a JSON array in passenger order). */
+const passengersJson = (passengers: Passenger[]) =>
+  JSON.stringify(passengers.map((p) => ({ name: p.name, seat: p.seat })));
 
 /** `isVisible` (domain/booking.ts) as a condition: not given up on, not waiting for its seats. */
 const VISIBLE = `(cancel_reason IS NULL OR cancel_reason <> 'RESERVATION_FAILED')
@@ -52,14 +81,20 @@ export function writeChangeSql(change: BookingChange): SqlPart {
   const b = change.booking;
   const lease = change.releaseLeaseUntil;
   const update: SqlPart = {
-    sql: `UPDATE bookings SET status = ?, cancel_reason = ?, seats_state = ?, updated_at = ?${
-      lease === undefined ? '' : ', release_lease_until = ?'
-    } WHERE id = ?`,
+    sql: `UPDATE bookings SET status = ?, cancel_reason = ?, seats_state = ?, updated_at = ?, passengers = ?,
+            seats_to_learn = ?, seat_change_id = ?, seat_change_seats = ?, seat_change_lease_until = ?${
+              lease === undefined ? '' : ', release_lease_until = ?'
+            } WHERE id = ?`,
     values: [
       b.status,
       b.cancelReason,
       b.seatsState,
       sqlTime(b.updatedAt),
+      passengersJson(b.passengers),
+      b.seatsToLearn ? 1 : 0,
+      b.seatChange?.changeId ?? null,
+      b.seatChange ? JSON.stringify(b.seatChange.seats) : null,
+      b.seatChange ? sqlTime(b.seatChange.leaseUntil) : null,
       ...(lease === undefined ? [] : [lease && sqlTime(lease)]),
       b.id,
     ],
@@ -74,7 +109,16 @@ const joinSql = (parts: SqlPart[]): SqlPart => ({
   values: parts.flatMap((p) => p.values),
 });
 
-type NewBooking = Omit<BookingRecord, 'id'>;
+type NewBooking = Omit<BookingRecord, 'id' | 'locator'>;
+
+/** Draws of a fresh locator before an insert gives up (each duplicate is a one-in-a-billion event). */
+const MAX_LOCATOR_DRAWS = 8;
+
+/** A duplicate on the locator's unique index (mysql2's raw error). */
+const isDuplicateLocator = (err: unknown): boolean => {
+  const e = err as { errno?: number; sqlMessage?: string; message?: string };
+  return e?.errno === 1062 && /bookings_locator/.test(e.sqlMessage ?? e.message ?? '');
+};
 
 /** A booking whose seats are to be released at flight-service. */
 export interface SeatsToRelease {
@@ -113,15 +157,39 @@ export class BookingsStore {
   }
 
   /**
+   * The visible bookings with this locator, newest first (there is at most one: the locator is unique), of one
+   * user, or of anyone when `userId` is undefined (admins). One round trip.
+   */
+  async listVisibleByLocator(
+    locator: string,
+    userId: number | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: BookingRecord[]; total: number }> {
+    const owner = userId === undefined ? '' : 'AND user_id = ?';
+    const where = [locator, ...(userId === undefined ? [] : [userId])];
+    const [rows, [count]] = (await withConnection(this.sequelize, (run) =>
+      run(
+        `SELECT ${BOOKING_COLUMNS} FROM bookings WHERE locator = ? ${owner} AND ${VISIBLE}
+          ORDER BY id DESC LIMIT ? OFFSET ?;
+         SELECT COUNT(*) AS total FROM bookings WHERE locator = ? ${owner} AND ${VISIBLE}`,
+        [...where, limit, offset, ...where],
+      ),
+    )) as [BookingRecord[], Array<{ total: number | string }>];
+    return { rows: rows.map(toBookingRecord), total: Number(count.total) };
+  }
+
+  /**
    * Inserts an INITIATED booking whose seats are being held (HOLDING) when `decide` allows it, given the user's
    * unpaid seats (INITIATED or PENDING, not expired) on this flight and in all. The user's lock row is held from
    * the count to the commit, so two concurrent bookings of one user are counted one after the other. Returns the
-   * new id, or `decide`'s refusal. Two round trips.
+   * new id and its locator (drawn by `newLocator`, again on a duplicate), or `decide`'s refusal. Two round trips.
    */
   async insertWithinCaps<R>(
     b: NewBooking,
     decide: (unpaid: UnpaidSeats) => R | undefined,
-  ): Promise<{ id: number } | { refused: R }> {
+    newLocator: () => string,
+  ): Promise<{ id: number; locator: string } | { refused: R }> {
     return this.transaction(async (run) => {
       const results = (await run(
         `START TRANSACTION;
@@ -141,30 +209,42 @@ export class BookingsStore {
         await run('ROLLBACK');
         return { refused };
       }
-      const [inserted] = (await run(
-        `INSERT INTO bookings (flight_id, user_id, user_email, flight_number, departure_airport_code,
-                               arrival_airport_code, departure_time, no_of_seats, total_cost, status,
-                               cancel_reason, seats_state, release_lease_until, expires_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?); COMMIT`,
-        [
-          b.flightId,
-          b.userId,
-          b.userEmail,
-          b.flightNumber,
-          b.departureAirportCode,
-          b.arrivalAirportCode,
-          sqlTime(b.departureTime),
-          b.noOfSeats,
-          b.totalCost,
-          b.status,
-          b.cancelReason,
-          b.seatsState,
-          sqlTime(b.expiresAt),
-          sqlTime(b.createdAt),
-          sqlTime(b.updatedAt),
-        ],
-      )) as [{ insertId: number }];
-      return { id: Number(inserted.insertId) };
+      // A locator already taken (about one draw in 10^9 per million bookings) fails only this statement: the
+      // transaction and the user's lock stay, and the insert is tried again with a fresh one.
+      for (let draw = 1; ; draw++) {
+        const locator = newLocator();
+        try {
+          const [inserted] = (await run(
+            `INSERT INTO bookings (flight_id, user_id, user_email, flight_number, departure_airport_code,
+                                   arrival_airport_code, departure_time, no_of_seats, total_cost, status,
+                                   cancel_reason, seats_state, release_lease_until, expires_at, created_at,
+                                   updated_at, locator, passengers, seats_to_learn)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, 0); COMMIT`,
+            [
+              b.flightId,
+              b.userId,
+              b.userEmail,
+              b.flightNumber,
+              b.departureAirportCode,
+              b.arrivalAirportCode,
+              sqlTime(b.departureTime),
+              b.noOfSeats,
+              b.totalCost,
+              b.status,
+              b.cancelReason,
+              b.seatsState,
+              sqlTime(b.expiresAt),
+              sqlTime(b.createdAt),
+              sqlTime(b.updatedAt),
+              locator,
+              passengersJson(b.passengers),
+            ],
+          )) as [{ insertId: number }];
+          return { id: Number(inserted.insertId), locator };
+        } catch (err) {
+          if (!isDuplicateLocator(err) || draw >= MAX_LOCATOR_DRAWS) throw err;
+        }
+      }
     });
   }
 
@@ -187,7 +267,7 @@ export class BookingsStore {
         `START TRANSACTION;
          ${fence.check}
          UPDATE bookings SET seats_state = 'HELD', flight_number = ?, departure_airport_code = ?,
-                arrival_airport_code = ?, departure_time = ?, total_cost = ?
+                arrival_airport_code = ?, departure_time = ?, total_cost = ?, passengers = ?, seats_to_learn = ?
           WHERE id = ? AND status = 'INITIATED' AND seats_state = 'HOLDING' AND @owner > 0;
          SET @held = ROW_COUNT();
          ${created.sql};
@@ -201,6 +281,8 @@ export class BookingsStore {
           b.arrivalAirportCode,
           sqlTime(b.departureTime),
           b.totalCost,
+          passengersJson(b.passengers),
+          b.seatsToLearn ? 1 : 0,
           b.id,
           ...created.values,
           ...fence.storeValues,
@@ -348,5 +430,44 @@ export class BookingsStore {
         [id],
       ),
     );
+  }
+
+  /**
+   * Claims up to `limit` seat changes whose intent outlived its lease (the request that recorded it died or gave
+   * up; FOR UPDATE SKIP LOCKED) and moves the lease on to `leaseUntil`, so each is finished by one sweeper.
+   */
+  async claimStaleSeatChanges(now: Date, leaseUntil: Date, limit: number): Promise<BookingRecord[]> {
+    return this.transaction(async (run) => {
+      const [, rows] = (await run(
+        `START TRANSACTION;
+         SELECT ${BOOKING_COLUMNS} FROM bookings
+          WHERE seat_change_lease_until <= ?
+          ORDER BY seat_change_lease_until, id
+          LIMIT ?
+          FOR UPDATE SKIP LOCKED`,
+        [sqlTime(now), limit],
+      )) as [unknown, BookingRecord[]];
+      if (rows.length === 0) {
+        await run('COMMIT');
+        return [];
+      }
+      const claimed = rows.map(toBookingRecord);
+      await run('UPDATE bookings SET seat_change_lease_until = ? WHERE id IN (?); COMMIT', [
+        sqlTime(leaseUntil),
+        claimed.map((b) => b.id),
+      ]);
+      return claimed.map((b) => ({ ...b, seatChange: b.seatChange && { ...b.seatChange, leaseUntil } }));
+    });
+  }
+
+  /** Bookings (after `afterId`, in id order) whose seat numbers are still to be read back from flight-service. */
+  async findSeatsToLearn(afterId: number, limit: number): Promise<SeatsToRelease[]> {
+    const rows = (await withConnection(this.sequelize, (run) =>
+      run(
+        'SELECT id, flight_id AS flightId FROM bookings WHERE seats_to_learn = 1 AND id > ? ORDER BY id LIMIT ?',
+        [afterId, limit],
+      ),
+    )) as SeatsToRelease[];
+    return rows.map((r) => ({ id: Number(r.id), flightId: Number(r.flightId) }));
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { BookingEvent, BookingEventType } from '@skyway/common';
+import type { Passenger } from './seats';
 
 export type BookingStatus = 'INITIATED' | 'PENDING' | 'BOOKED' | 'CANCELLED';
 
@@ -17,6 +18,18 @@ export const RESERVATION_FAILED: CancelReason = 'RESERVATION_FAILED';
  * RELEASED when nothing is held any more.
  */
 export type SeatsState = 'HOLDING' | 'HELD' | 'RELEASING' | 'RELEASED';
+
+/**
+ * A seat change recorded before flight-service is asked (its intent): the change's id, the seats asked for in
+ * passenger order, and until when the request that recorded it owns it. Until it is completed with flight-service's
+ * answer to this same changeId (by that request, or after the lease by the sweeper) no other seat change starts,
+ * so the seats the booking records can never stay different from the ones flight-service holds.
+ */
+export interface PendingSeatChange {
+  changeId: string;
+  seats: string[];
+  leaseUntil: Date;
+}
 
 /** The booking fields the rules and the events need (a plain shape, no ORM). */
 export interface BookingRecord {
@@ -36,6 +49,13 @@ export interface BookingRecord {
   expiresAt: Date;
   createdAt: Date;
   updatedAt: Date;
+  /** The record locator (6 characters of LOCATOR_ALPHABET, unique). */
+  locator: string;
+  /** In the order the booking named them; `noOfSeats` of them. */
+  passengers: Passenger[];
+  /** The seat numbers are still to be read back from flight-service (bookings from before seats existed). */
+  seatsToLearn: boolean;
+  seatChange: PendingSeatChange | null;
 }
 
 /** What clients see (contract: Booking). */
@@ -50,6 +70,8 @@ export interface BookingView {
   expiresAt: string;
   createdAt: string;
   updatedAt: string;
+  locator: string;
+  passengers: Passenger[];
 }
 
 export function toBookingView(b: BookingRecord): BookingView {
@@ -64,6 +86,8 @@ export function toBookingView(b: BookingRecord): BookingView {
     expiresAt: b.expiresAt.toISOString(),
     createdAt: b.createdAt.toISOString(),
     updatedAt: b.updatedAt.toISOString(),
+    locator: b.locator,
+    passengers: b.passengers.map((p) => ({ name: p.name, seat: p.seat })),
   };
 }
 
@@ -144,6 +168,8 @@ export function buildEvent(
       totalCost: b.totalCost,
       status: b.status,
       ...(previousStatus ? { previousStatus } : {}),
+      locator: b.locator,
+      passengers: b.passengers.map((p) => ({ name: p.name, seat: p.seat })),
     },
   };
 }

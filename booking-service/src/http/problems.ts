@@ -12,6 +12,8 @@ interface Problem {
   errors?: FieldError[];
   /** A state that passes by itself: the client should retry after this many seconds (and no key stores it). */
   retryAfter?: number;
+  /** RFC 9457 extension members, sent beside the standard ones (e.g. seat-taken's `seats`). */
+  extensions?: Record<string, unknown>;
 }
 
 type ProblemTable = { [K in Refusal['kind']]: (r: Extract<Refusal, { kind: K }>) => Problem };
@@ -71,6 +73,53 @@ const PROBLEMS: ProblemTable = {
     status: 409,
     detail: 'A retry with the same Idempotency-Key has taken this request over; no booking was made',
   }),
+  'seats-invalid': (r) => ({
+    status: 400,
+    detail: 'A requested seat is not on this flight',
+    errors: r.errors,
+  }),
+  'seat-taken': (r) => ({
+    status: 409,
+    type: `${PROBLEM}seat-taken`,
+    detail: `Seat${r.seats.length === 1 ? '' : 's'} ${r.seats.join(', ')} ${
+      r.seats.length === 1 ? 'is' : 'are'
+    } taken; nothing was held or changed`,
+    extensions: { seats: r.seats },
+  }),
+  'seat-count-mismatch': (r) => ({
+    status: 400,
+    detail: `Booking ${r.bookingId} has ${r.expected} passengers`,
+    errors: [{ path: 'seats', message: `must name one seat per passenger (${r.expected})` }],
+  }),
+  'seat-change-not-allowed': (r) => ({
+    status: 409,
+    detail: `The seats of booking ${r.bookingId} can no longer be changed (${
+      r.expired ? 'expired' : r.status
+    }); only INITIATED and BOOKED bookings can change seats`,
+  }),
+  'seat-change-after-departure': (r) => ({
+    status: 409,
+    type: `${PROBLEM}flight-departed`,
+    detail: `The flight of booking ${r.bookingId} has departed; its seats can no longer be changed`,
+  }),
+  'seat-change-while-paying': (r) => ({
+    status: 409,
+    detail: `A payment for booking ${r.bookingId} is in progress; try again shortly`,
+    retryAfter: 1,
+  }),
+  'seat-change-in-progress': (r) => ({
+    status: 409,
+    detail: `Another seat change of booking ${r.bookingId} is in progress; try again shortly`,
+    retryAfter: 1,
+  }),
+  'seat-change-unconfirmed': (r) => ({
+    status: 503,
+    detail: `flight-service did not confirm the seat change of booking ${r.bookingId}; read the booking again shortly to see its seats`,
+  }),
+  'seat-change-refused-unexpectedly': () => ({
+    status: 502,
+    detail: 'flight-service refused the seat change',
+  }),
   'already-paid': (r) => ({ status: 409, detail: `Booking ${r.bookingId} is already paid` }),
   'payment-in-progress': (r) => ({
     status: 409,
@@ -116,7 +165,7 @@ const problemOf = (refusal: Refusal): Problem => (PROBLEMS[refusal.kind] as (r: 
 
 export function problemFor(refusal: Refusal): HttpProblem {
   const p = problemOf(refusal);
-  return new HttpProblem(p.status, p.detail, p.errors, p.type);
+  return new HttpProblem(p.status, p.detail, p.errors, p.type, undefined, p.extensions);
 }
 
 /** Turns a use case's refusal into its problem, for common's error handler to send. */

@@ -4,12 +4,14 @@ import type { BookingService, BookingView } from '../app/bookings';
 import type { IdempotencyKeys } from '../app/idempotency';
 import type { PaymentService } from '../app/payments';
 import { settledOf } from '../app/refusals';
+import type { SeatChanges } from '../app/seat-changes';
 import { claimFenceOf, idempotencyKeyOf, idempotency, releaseKeyAfter } from './idempotency';
-import { bookingCreate, idParams, pageQuery, paymentCreate } from './schemas';
+import { bookingCreate, idParams, pageQuery, paymentCreate, seatChange } from './schemas';
 
 export interface RouteDeps {
   bookings: BookingService;
   payments: PaymentService;
+  seatChanges: SeatChanges;
   idempotencyStore: IdempotencyKeys;
   logger: Logger;
 }
@@ -20,7 +22,13 @@ const bookingLocation = (id: number) => `/api/v1/bookings/${id}`;
  * /api/v1/bookings and /api/v1/payments. Identity comes only from the gateway's X-User-* headers; a use case's
  * refusal becomes its problem in http/problems.ts (refusalProblems, installed by app.ts).
  */
-export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: RouteDeps): Router {
+export function bookingRoutes({
+  bookings,
+  payments,
+  seatChanges,
+  idempotencyStore,
+  logger,
+}: RouteDeps): Router {
   const router = Router();
 
   router.post(
@@ -44,14 +52,21 @@ export function bookingRoutes({ bookings, payments, idempotencyStore, logger }: 
 
   router.get('/api/v1/bookings', async (req, res) => {
     const who = requireIdentity(req);
-    const { page, limit } = validate(pageQuery, req.query, 'query');
-    res.json(await bookings.list(who, page, limit));
+    const { page, limit, locator } = validate(pageQuery, req.query, 'query');
+    res.json(await bookings.list(who, page, limit, locator));
   });
 
   router.get('/api/v1/bookings/:id', async (req, res) => {
     const who = requireIdentity(req);
     const { id } = validate(idParams, req.params, 'path');
     res.json(await bookings.get(who, id));
+  });
+
+  router.put('/api/v1/bookings/:id/seats', async (req, res) => {
+    const who = requireIdentity(req);
+    const { id } = validate(idParams, req.params, 'path');
+    const { seats } = validate(seatChange, req.body, 'body');
+    res.json(await seatChanges.change(who, id, seats));
   });
 
   router.post('/api/v1/bookings/:id/cancel', async (req, res) => {

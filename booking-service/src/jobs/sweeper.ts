@@ -1,10 +1,13 @@
 import type { Logger } from '@skyway/common';
 import type { Expiry } from '../app/expire';
 import type { SeatReleaser } from '../app/release-seats';
+import type { SeatChanges } from '../app/seat-changes';
 
 export interface SweeperDeps {
   expiry: Expiry;
   releaser: SeatReleaser;
+  /** Seat changes whose request died are finished, and pre-seat bookings learn their seats, in the background. */
+  seatChanges?: Pick<SeatChanges, 'finishStale' | 'learnSeats'>;
   logger: Logger;
   /** Called after expiries committed their events (wakes the relay). */
   onEvents: () => void;
@@ -28,6 +31,7 @@ export class Sweeper {
   /** Seat releases started by a sweep and not finished yet. */
   private readonly releasing = new Set<Promise<unknown>>();
   private retrying?: Promise<unknown>;
+  private seatWork?: Promise<unknown>;
 
   constructor(private readonly deps: SweeperDeps) {}
 
@@ -88,6 +92,21 @@ export class Sweeper {
     }).finally(() => {
       this.retrying = undefined;
     });
+    const seatChanges = this.deps.seatChanges;
+    if (seatChanges) {
+      // Calls flight-service: in the background like the releases, one pass at a time.
+      this.seatWork ??= this.inBackground(async () => {
+        try {
+          const finished = await seatChanges.finishStale();
+          const learned = await seatChanges.learnSeats();
+          if (finished || learned) logger.info('sweeper seat work', { finished, learned });
+        } catch (err) {
+          logger.error('sweeper seat work failed (seat changes to finish, seats to learn)', { err });
+        }
+      }).finally(() => {
+        this.seatWork = undefined;
+      });
+    }
     if (result.expired.length) logger.info('sweeper run', { expired: result.expired.length });
     return result;
   }

@@ -45,7 +45,7 @@ export async function deliver(
       to: n.recipient,
       subject: n.subject,
       text: n.body,
-      messageId: messageIdFor(n.bookingId, n.kind, deps.mailDomain),
+      messageId: messageIdFor(n.bookingId, n.kind, deps.mailDomain, n.eventId),
     });
   } catch (err) {
     const error = (err as Error).message || String(err);

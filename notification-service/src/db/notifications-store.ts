@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction, sqlTime } from '@skyway/common';
 import type { BookingRecord } from '../domain/bookings';
-import type { NotificationKind } from '../domain/emails';
+import { isOncePerBooking, type NotificationKind, type PassengerFacts } from '../domain/emails';
 import type {
   ExistingDecision,
   FailurePlan,
@@ -42,6 +42,10 @@ type Row = Record<string, unknown>;
 
 const dateOrNull = (v: unknown) => (v as Date | null | undefined) ?? null;
 
+/** TEXT holding JSON (MariaDB), or already parsed (a MySQL JSON column). */
+const passengersOf = (v: unknown): PassengerFacts[] =>
+  (typeof v === 'string' ? JSON.parse(v) : v) as PassengerFacts[];
+
 function toBooking(row: Row): BookingRecord {
   return {
     bookingId: Number(row.bookingId),
@@ -53,6 +57,8 @@ function toBooking(row: Row): BookingRecord {
     noOfSeats: Number(row.noOfSeats),
     totalCost: Number(row.totalCost),
     status: String(row.status),
+    locator: row.locator == null ? null : String(row.locator),
+    passengers: row.passengers == null ? null : passengersOf(row.passengers),
     confirmedAt: dateOrNull(row.confirmedAt),
     lastEventAt: row.lastEventAt as Date,
   };
@@ -97,9 +103,10 @@ export class NotificationsStore {
       const { booking, email } = recording.decide(prev);
       await this.saveBooking(booking, prev !== undefined, now, t);
       if (!email) return { outcome: 'none' };
+      // One confirmation (cancellation, reminder) per booking whatever the events; a seat change's email once per event.
       const existing =
         (email.eventId !== null ? await this.lockByEvent(email.eventId, t) : undefined) ??
-        (await this.lockByKind(email.bookingId, email.kind, t));
+        (isOncePerBooking(email.kind) ? await this.lockByKind(email.bookingId, email.kind, t) : undefined);
       if (!existing)
         return { outcome: 'send', notification: await this.insertClaimed(email, now, leaseMs, t) };
       const decision = recording.onExisting(existing);
@@ -238,6 +245,8 @@ export class NotificationsStore {
       b.noOfSeats,
       b.totalCost,
       b.status,
+      b.locator,
+      b.passengers && JSON.stringify(b.passengers),
       b.confirmedAt,
       b.lastEventAt,
       now,
@@ -245,15 +254,16 @@ export class NotificationsStore {
     if (exists) {
       await this.sequelize.query(
         `UPDATE bookings SET userEmail = ?, flightNumber = ?, departureAirportCode = ?, arrivalAirportCode = ?,
-           departureTime = ?, noOfSeats = ?, totalCost = ?, status = ?, confirmedAt = ?, lastEventAt = ?, updatedAt = ?
+           departureTime = ?, noOfSeats = ?, totalCost = ?, status = ?, locator = ?, passengers = ?, confirmedAt = ?,
+           lastEventAt = ?, updatedAt = ?
          WHERE bookingId = ?`,
         { replacements: sqlValues([...values, b.bookingId]), transaction: t },
       );
     } else {
       await this.sequelize.query(
         `INSERT INTO bookings (userEmail, flightNumber, departureAirportCode, arrivalAirportCode, departureTime,
-           noOfSeats, totalCost, status, confirmedAt, lastEventAt, updatedAt, bookingId, createdAt)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           noOfSeats, totalCost, status, locator, passengers, confirmedAt, lastEventAt, updatedAt, bookingId, createdAt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         { replacements: sqlValues([...values, b.bookingId, now]), transaction: t },
       );
     }
@@ -308,7 +318,10 @@ export class NotificationsStore {
         transaction: t,
       },
     );
-    const row = await this.lockByKind(n.bookingId, n.kind, t);
+    const row =
+      n.eventId !== null
+        ? await this.lockByEvent(n.eventId, t)
+        : await this.lockByKind(n.bookingId, n.kind, t);
     if (!row) throw new Error('inserted notification not found');
     return row;
   }

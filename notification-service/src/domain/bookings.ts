@@ -1,5 +1,5 @@
 import type { BookingEvent } from '@skyway/common';
-import { composeEmail, type NotificationKind } from './emails';
+import { composeEmail, type NotificationKind, type PassengerFacts } from './emails';
 import type { NewNotification } from './notifications';
 
 /** What notification-service remembers about a booking (from its events), for reminders and cancellations. */
@@ -13,6 +13,9 @@ export interface BookingRecord {
   noOfSeats: number;
   totalCost: number;
   status: string;
+  /** v1.1: null for a booking only known from events written before locators and passengers. */
+  locator: string | null;
+  passengers: PassengerFacts[] | null;
   /** When we first learned the booking was BOOKED (confirmation, or a cancellation saying it had been). */
   confirmedAt: Date | null;
   /** `occurredAt` of the newest event applied to `status`: events may arrive out of order after retries. */
@@ -31,6 +34,7 @@ export function statusAfter(event: BookingEvent): string {
     case 'booking.expired':
       return CANCELLED;
     case 'booking.created':
+    case 'booking.seats-changed':
       return event.data.status;
   }
 }
@@ -55,6 +59,8 @@ export function applyEvent(prev: BookingRecord | undefined, event: BookingEvent)
     departureTime: new Date(d.departureTime),
     noOfSeats: d.noOfSeats,
     totalCost: d.totalCost,
+    locator: d.locator ?? prev?.locator ?? null,
+    passengers: d.passengers ?? prev?.passengers ?? null,
     status: statusAfter(event),
     confirmedAt,
     lastEventAt: occurredAt,
@@ -67,6 +73,8 @@ export function applyEvent(prev: BookingRecord | undefined, event: BookingEvent)
  */
 export function emailKindFor(event: BookingEvent, prev: BookingRecord | undefined): NotificationKind | null {
   if (event.type === 'booking.confirmed') return 'confirmation';
+  // Only a paid booking's customer is told (an unpaid one sees its new seats in the answer to the change).
+  if (event.type === 'booking.seats-changed') return event.data.status === BOOKED ? 'seats-changed' : null;
   if (event.type === 'booking.cancelled') {
     return event.data.previousStatus === BOOKED || prev?.confirmedAt ? 'cancellation' : null;
   }

@@ -1,6 +1,15 @@
 /** The emails the service sends, as plain text (contract: Events → Emails). */
 
-export type NotificationKind = 'confirmation' | 'cancellation' | 'reminder';
+export type NotificationKind = 'confirmation' | 'cancellation' | 'reminder' | 'seats-changed';
+
+/** Kinds sent at most once per booking; the others (a seat change can happen several times) once per event. */
+export const isOncePerBooking = (kind: NotificationKind): boolean => kind !== 'seats-changed';
+
+/** A traveller as the events name them: `name` null for a count-only booking, `seat` null while not known. */
+export interface PassengerFacts {
+  name: string | null;
+  seat: string | null;
+}
 
 /** What every email names about its booking. */
 export interface BookingFacts {
@@ -13,6 +22,9 @@ export interface BookingFacts {
   noOfSeats: number;
   /** Integer minor units. */
   totalCost: number;
+  /** v1.1; absent (or null) in events and rows from before record locators and passengers. */
+  locator?: string | null;
+  passengers?: PassengerFacts[] | null;
 }
 
 export interface ComposedEmail {
@@ -32,16 +44,33 @@ export const isoUtc = (t: Date | string): string => new Date(t).toISOString();
 
 export const routeOf = (b: BookingFacts): string => `${b.departureAirportCode} → ${b.arrivalAirportCode}`;
 
+/** Each passenger on a line of their own, with their seat: `  1. Asha Rao, seat 12A`. */
+export function passengerLines(passengers: PassengerFacts[]): string[] {
+  return passengers.map(
+    (p, i) => `  ${i + 1}. ${p.name ?? `Passenger ${i + 1}`}, seat ${p.seat ?? 'to be confirmed'}`,
+  );
+}
+
+/** The seats in passenger order: `14C, 14D`. */
+export const seatList = (passengers: PassengerFacts[]): string =>
+  passengers.map((p) => p.seat ?? 'to be confirmed').join(', ');
+
 function details(b: BookingFacts, currency: string): string {
   return [
+    ...(b.locator ? [`Locator:   ${b.locator}`] : []),
     `Booking:   ${b.bookingId}`,
     `Flight:    ${b.flightNumber}`,
     `Route:     ${routeOf(b)}`,
     `Departure: ${isoUtc(b.departureTime)}`,
     `Seats:     ${b.noOfSeats}`,
+    ...(b.passengers?.length ? ['Passengers:', ...passengerLines(b.passengers)] : []),
     `Total:     ${formatMoney(b.totalCost, currency)}`,
   ].join('\n');
 }
+
+/** How a subject names the booking: by its locator when it has one (what travellers quote). */
+const bookingName = (b: BookingFacts) =>
+  b.locator ? `${b.locator} (booking ${b.bookingId})` : `${b.bookingId}`;
 
 const SIGN_OFF = 'Thank you for flying with Skyway.';
 
@@ -51,12 +80,12 @@ export function composeEmail(kind: NotificationKind, b: BookingFacts, currency: 
   switch (kind) {
     case 'confirmation':
       return {
-        subject: `Booking ${b.bookingId} confirmed: flight ${b.flightNumber} ${routeOf(b)}`,
+        subject: `Booking ${bookingName(b)} confirmed: flight ${b.flightNumber} ${routeOf(b)}`,
         text: `Hello,\n\nYour booking ${b.bookingId} is confirmed and paid.\n\n${facts}\n\n${SIGN_OFF}\n`,
       };
     case 'cancellation':
       return {
-        subject: `Booking ${b.bookingId} cancelled: flight ${b.flightNumber} ${routeOf(b)}`,
+        subject: `Booking ${bookingName(b)} cancelled: flight ${b.flightNumber} ${routeOf(b)}`,
         text: `Hello,\n\nYour booking ${b.bookingId} has been cancelled.\n\n${facts}\n\n${SIGN_OFF}\n`,
       };
     case 'reminder':
@@ -66,9 +95,26 @@ export function composeEmail(kind: NotificationKind, b: BookingFacts, currency: 
           `Hello,\n\nA reminder that your flight for booking ${b.bookingId} departs soon.\n\n${facts}\n\n` +
           `Please plan to reach the airport in good time. ${SIGN_OFF}\n`,
       };
+    case 'seats-changed':
+      return {
+        subject: `Booking ${bookingName(b)}: new seats ${seatList(b.passengers ?? [])} on flight ${b.flightNumber}`,
+        text:
+          `Hello,\n\nThe seats of your booking ${bookingName(b)} have changed. Your seats now:\n\n` +
+          `${passengerLines(b.passengers ?? []).join('\n')}\n\n${facts}\n\n${SIGN_OFF}\n`,
+      };
   }
 }
 
-/** Deterministic per booking and kind, so a rare duplicate is recognisable (and folded by many mail clients). */
-export const messageIdFor = (bookingId: number, kind: NotificationKind, mailDomain: string): string =>
-  `<skyway.booking-${bookingId}.${kind}@${mailDomain}>`;
+/**
+ * Deterministic per booking and kind (and per event for kinds sent once per event), so a rare duplicate is
+ * recognisable (and folded by many mail clients) while two seat changes stay two emails.
+ */
+export const messageIdFor = (
+  bookingId: number,
+  kind: NotificationKind,
+  mailDomain: string,
+  eventId?: string | null,
+): string =>
+  isOncePerBooking(kind) || !eventId
+    ? `<skyway.booking-${bookingId}.${kind}@${mailDomain}>`
+    : `<skyway.booking-${bookingId}.${kind}.${eventId}@${mailDomain}>`;

@@ -14,6 +14,11 @@ export const incomingEventSchema = bookingEventSchema.extend({
     arrivalAirportCode: z.string().min(1).max(10),
     noOfSeats: z.number().int().positive().max(10_000),
     totalCost: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    locator: z.string().min(1).max(16).optional(),
+    passengers: z
+      .array(z.object({ name: z.string().max(200).nullable(), seat: z.string().max(8).nullable() }))
+      .max(1000)
+      .optional(),
   }),
 });
 

@@ -72,10 +72,16 @@ export class SmtpSink {
   }
 
   /** The messages about one booking (optionally of one kind), told apart by the service's Message-ID. */
-  about(bookingId: number, kind?: 'confirmation' | 'cancellation' | 'reminder'): ReceivedEmail[] {
+  about(
+    bookingId: number,
+    kind?: 'confirmation' | 'cancellation' | 'reminder' | 'seats-changed',
+  ): ReceivedEmail[] {
     const prefix = `<skyway.booking-${bookingId}.${kind ?? ''}`;
+    // A seat change's email is one per event: its Message-ID goes on with `.<eventId>`.
     return this.messages.filter(
-      (m) => m.messageId.startsWith(prefix) && (!kind || m.messageId.startsWith(`${prefix}@`)),
+      (m) =>
+        m.messageId.startsWith(prefix) &&
+        (!kind || m.messageId.startsWith(`${prefix}@`) || m.messageId.startsWith(`${prefix}.`)),
     );
   }
 }
