@@ -8,6 +8,7 @@ import { readinessProbe } from './clients/service-readiness';
 import type { GatewayConfig } from './config';
 import { databaseReady } from './db/users-store';
 import { authRoutes } from './http/auth';
+import { privateNoStore } from './http/caching';
 import { serviceHealthRoute } from './http/health';
 import { catalogAccess, confirmAdminClaim, readCaller, requireUser } from './http/identity';
 import { refusalsAsProblems } from './http/problems';
@@ -19,6 +20,8 @@ export const OPENAPI_PATH = openapiPathFrom(__dirname);
 /** Paths the services serve themselves; matched on whole segments so `/api/v1/flightsX` is not proxied. */
 const CATALOG_PATH = /^\/api\/v1\/(cities|airports|airplanes|flights)(\/|$)/;
 const BOOKING_PATH = /^\/api\/v1\/(bookings|payments)(\/|$)/;
+/** Answers that depend on who asks. */
+const PER_USER_PATH = /^\/api\/v1\/(bookings|payments|auth)(\/|$)/;
 /** `.`/`..` segments, raw or percent-encoded: never forwarded, so no path can climb into /internal upstream. */
 const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 
@@ -72,7 +75,7 @@ export function buildApp({ config, logger, sequelize, accounts, redis }: Gateway
 
   const corsPolicy = cors({
     origin: config.CORS_ORIGINS,
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-None-Match'],
     exposedHeaders: [
       'X-Request-Id',
       'RateLimit',
@@ -80,6 +83,7 @@ export function buildApp({ config, logger, sequelize, accounts, redis }: Gateway
       'Retry-After',
       'Idempotent-Replayed',
       'Location',
+      'ETag',
     ],
     maxAge: 600,
   });
@@ -121,6 +125,8 @@ export function buildApp({ config, logger, sequelize, accounts, redis }: Gateway
       }),
     ],
     routes: [
+      // Before the caller is read, so a 401 or 429 on these routes is not stored either.
+      (req, res, next) => (PER_USER_PATH.test(req.path) ? privateNoStore(req, res, next) : next()),
       readCaller(accounts),
       createLimiter({ ...limiterBase, name: 'api', limit: config.RATE_LIMIT_MAX, keyOf: clientKey }),
       authRoutes({ accounts, signinLimiter, signupLimiter }),

@@ -92,7 +92,13 @@ export interface LoadSpec {
   method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
   headers?: Record<string, string>;
   /** Builds each request: path and body (called once per request). */
-  next: () => { path: string; body?: unknown; headers?: Record<string, string> };
+  next: () => {
+    path: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    /** Overrides `method` for this request (a mixed load). */
+    method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  };
   /** Sees every response body (e.g. to collect created bookings). */
   onBody?: (status: number, body: string) => void;
 }
@@ -119,6 +125,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
             const r = spec.next();
             return {
               ...req,
+              ...(r.method ? { method: r.method } : {}),
               path: r.path,
               headers: { 'content-type': 'application/json', ...spec.headers, ...r.headers },
               body: r.body === undefined ? undefined : JSON.stringify(r.body),

@@ -16,6 +16,14 @@ import {
   rssMb,
   type LoadResult,
 } from './lib';
+import {
+  SEARCH_FLIGHTS,
+  cachedSearchVsFloor,
+  mixedLoad,
+  seedSearchFlights,
+  startPrivateRedis,
+  uncachedShapes,
+} from './search';
 import { serviceHeaders, startBenchStack, tokensFor, type BenchStack } from './stack';
 
 /**
@@ -559,6 +567,85 @@ async function replicaBookings(run: Run): Promise<Scenario> {
   return replicas;
 }
 
+/**
+ * 8 (issue 15): search at look-to-book scale. Uncached search per shape at 1k and at BENCH_SEARCH_FLIGHTS
+ * flights (the growth ratio of p99 per shape, goal ≤ 2), the cached hot set against the /health floor
+ * (goals ≥ 0.6 × its req/s, p99 ≤ 2 × its p99), and 100 searches per booking through the gateway, cache on
+ * and off. A private redis-server serves the cache.
+ */
+async function searchAtScale(run: Run) {
+  const redis = await startPrivateRedis(4399);
+  try {
+    await seedSearchFlights(run.fdb, 1000);
+    const at1k = await uncachedShapes(run.stack.flights[0].url, '1k flights');
+    const seedSeconds = await seedSearchFlights(run.fdb, SEARCH_FLIGHTS);
+    const atBig = await uncachedShapes(run.stack.flights[0].url, `${SEARCH_FLIGHTS} flights`);
+    const growth = Object.fromEntries(
+      Object.keys(at1k).map((shape) => [
+        shape,
+        {
+          p99Ms1k: at1k[shape].p99Ms,
+          p99MsBig: atBig[shape].p99Ms,
+          ratio: round2(atBig[shape].p99Ms / at1k[shape].p99Ms),
+        },
+      ]),
+    );
+    const cached = await cachedSearchVsFloor(PREFIX, 4390, redis);
+    await run.stack.stop();
+    const mixedOn = await mixedLoad(`${PREFIX}mon_`, 4500, redis);
+    const mixedOff = await mixedLoad(`${PREFIX}moff_`, 4600, undefined);
+    return {
+      flights: SEARCH_FLIGHTS,
+      seedSeconds,
+      growth,
+      cached,
+      mixed: {
+        on: mixedOn,
+        off: mixedOff,
+        hotBookingRatio: round2(mixedOn.bookingsPerSec / mixedOff.bookingsPerSec),
+      },
+    };
+  } finally {
+    await redis.stop();
+  }
+}
+
+function printSearchAtScale(f: Awaited<ReturnType<typeof searchAtScale>>): void {
+  console.log(`\nsearch at look-to-book scale (${f.flights} flights, seeded in ${f.seedSeconds} s)`);
+  console.table(
+    Object.entries(f.growth).map(([shape, g]) => ({
+      shape,
+      'p99 ms 1k': g.p99Ms1k,
+      [`p99 ms ${f.flights}`]: g.p99MsBig,
+      ratio: g.ratio,
+    })),
+  );
+  console.log(
+    `cached / floor req/s: ${f.cached.rpsRatio} (rounds ${f.cached.rpsRatioRounds.join(', ')}), goal ≥ 0.6; p99 cached / floor: ${f.cached.p99Ratio} (rounds ${f.cached.p99RatioRounds.join(', ')}), goal ≤ 2; hit rates ${f.cached.rounds.map((r) => r.hitRate).join(', ')}`,
+  );
+  console.log(
+    `mixed 100:1 through the gateway: cache on ${JSON.stringify(f.mixed.on)}; off ${JSON.stringify(f.mixed.off)}; hot-flight bookings on/off ${f.mixed.hotBookingRatio} (goal ≥ 0.95)`,
+  );
+}
+
+/** BENCH_ONLY=search: only the look-to-book scenarios (8), on a stack of their own. */
+async function searchOnly(): Promise<void> {
+  const stack = await startBenchStack(PREFIX, 1, 4300);
+  const fdb = await mysql.createConnection({ ...DB, database: `${PREFIX}flights` });
+  const db = await mysql.createConnection({ ...DB });
+  const run = { stack, fdb, db } as unknown as Run;
+  try {
+    const f = await searchAtScale(run);
+    printSearchAtScale(f);
+    fs.writeFileSync(path.join(OUT_DIR, 'results-search.json'), JSON.stringify(f, null, 2));
+  } finally {
+    await fdb.end().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    await stack.stop().catch(() => undefined);
+    await dropDatabases(PREFIX);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The report
 
@@ -685,6 +772,7 @@ function printReport(f: Figures, summary: ReturnType<typeof summarise>): void {
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'search') return searchOnly();
   const started = Date.now();
   console.log(
     `bench: ${os.cpus().length} cpus, ${ROUNDS} interleaved rounds, ${SECONDS} s per measurement; prefix ${PREFIX}`,
@@ -729,6 +817,7 @@ async function main(): Promise<void> {
     await searchFlights100k(run);
     const search100k = await search(run, 'search, 100k flights');
     await sampleRss(run);
+    const lookToBook = await searchAtScale(run);
     await run.stack.stop();
     const replicas = await replicaBookings(run);
 
@@ -750,6 +839,8 @@ async function main(): Promise<void> {
     const summary = summarise(figures);
     writeResults(figures, summary);
     printReport(figures, summary);
+    printSearchAtScale(lookToBook);
+    fs.writeFileSync(path.join(OUT_DIR, 'results-search.json'), JSON.stringify(lookToBook, null, 2));
   } finally {
     await fdb.end().catch(() => undefined);
     await run.stack.stop().catch(() => undefined);

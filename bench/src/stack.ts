@@ -17,6 +17,8 @@ export async function startBenchStack(
   prefix: string,
   replicas: number,
   basePort: number,
+  /** More variables for flight-service (e.g. REDIS_URL for its search cache). */
+  flightEnv: Record<string, string> = {},
 ): Promise<BenchStack> {
   const common = {
     DB_NAME_PREFIX: prefix,
@@ -38,6 +40,7 @@ export async function startBenchStack(
         ...common,
         FLIGHT_SERVICE_PORT: String(port),
         SEED_DEMO_DATA: 'true',
+        ...flightEnv,
       }),
     );
   }

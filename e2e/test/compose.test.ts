@@ -53,6 +53,7 @@ describe('docker-compose.yml', () => {
         'mysql',
         'notification-service',
         'rabbitmq',
+        'redis',
       ].sort(),
     );
     expect(compose.services.mysql.image).toMatch(/^mysql:8/);
@@ -79,6 +80,21 @@ describe('docker-compose.yml', () => {
       expect(() => APPS[name as keyof typeof APPS](env)).not.toThrow();
     },
   );
+
+  test('flight-service caches searches in the redis service and waits for it', () => {
+    expect(compose.services.redis.image).toMatch(/^redis:/);
+    const env = serviceEnv('flight-service', example);
+    expect(env.REDIS_URL).toBe('redis://redis:6379');
+    const config = flightConfig(env);
+    expect([config.REDIS_URL, config.REDIS_KEY_PREFIX, config.SEARCH_CACHE_TTL_MS]).toEqual([
+      'redis://redis:6379',
+      'skyway:flights:',
+      1000,
+    ]);
+    expect(compose.services['flight-service'].depends_on.redis).toEqual({ condition: 'service_healthy' });
+    // A cache, not a store: nothing persisted.
+    expect(compose.services.redis.command.join(' ')).toMatch(/--save\s+--appendonly no/);
+  });
 
   test('without the secrets in .env, compose refuses to start (no silent dev defaults)', () => {
     for (const secret of [

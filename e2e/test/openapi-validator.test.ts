@@ -10,6 +10,9 @@ import {
 const REQUEST_ID = { 'x-request-id': 'abc-123' };
 const PROBLEM_JSON = { ...REQUEST_ID, 'content-type': 'application/problem+json; charset=utf-8' };
 const JSON_TYPE = { ...REQUEST_ID, 'content-type': 'application/json; charset=utf-8' };
+/** A public GET's 200 also carries its HTTP caching headers. */
+const CACHING = { 'cache-control': 'public, max-age=1', etag: '"abc-123"' };
+const CACHED_JSON = { ...JSON_TYPE, ...CACHING };
 
 const problem = (status: number, instance: string, extra: object = {}) =>
   JSON.stringify({
@@ -34,7 +37,7 @@ describe('against the gateway document', () => {
         method: 'GET',
         url: '/api/v1/cities/7',
         status: 200,
-        headers: JSON_TYPE,
+        headers: CACHED_JSON,
         body: JSON.stringify(city),
       }),
     ).toBeUndefined();
@@ -57,7 +60,7 @@ describe('against the gateway document', () => {
       method: 'GET',
       url: '/api/v1/cities/7?x=1',
       status: 200,
-      headers: JSON_TYPE,
+      headers: CACHED_JSON,
       body: JSON.stringify({ id: 'seven', name: 'Delhi' }),
     });
     expect(m?.operation).toBe('GET /api/v1/cities/{id} (getCity)');
@@ -66,11 +69,11 @@ describe('against the gateway document', () => {
 
   test('a body that is missing a required field or is not JSON fails', () => {
     expect(
-      check({ method: 'GET', url: '/api/v1/cities/7', status: 200, headers: JSON_TYPE, json: { id: 7 } })
+      check({ method: 'GET', url: '/api/v1/cities/7', status: 200, headers: CACHED_JSON, json: { id: 7 } })
         ?.problems,
     ).toEqual([expect.stringMatching(/must have required property 'name'/)]);
     expect(
-      check({ method: 'GET', url: '/api/v1/cities/7', status: 200, headers: JSON_TYPE, body: '{"id":' })
+      check({ method: 'GET', url: '/api/v1/cities/7', status: 200, headers: CACHED_JSON, body: '{"id":' })
         ?.problems,
     ).toEqual(['the application/json body is not JSON']);
   });
@@ -84,7 +87,7 @@ describe('against the gateway document', () => {
       body: problem(418, '/'),
     });
     expect(m?.problems).toEqual([
-      expect.stringMatching(/^status 418 is not documented \(documented: 200, 400/),
+      expect.stringMatching(/^status 418 is not documented \(documented: 200, 304, 400/),
     ]);
     // A 500 is never documented: a crash does not pass as "some error".
     expect(
@@ -141,10 +144,19 @@ describe('against the gateway document', () => {
         method: 'GET',
         url: '/api/v1/cities/7',
         status: 200,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...CACHING },
         json: city,
       })?.problems,
     ).toEqual(['required header X-Request-Id is missing']);
+    expect(
+      check({
+        method: 'GET',
+        url: '/api/v1/cities/7',
+        status: 200,
+        headers: { ...JSON_TYPE, 'cache-control': 'public, max-age=1' },
+        json: city,
+      })?.problems,
+    ).toEqual(['required header ETag is missing']);
   });
 
   test('an undocumented path or method fails unless unknown paths are allowed as 404 problems', () => {
@@ -195,8 +207,8 @@ describe('against the gateway document', () => {
 
   test('record keeps the count and every mismatch, and the report names each one', () => {
     const v = gateway();
-    v.record({ method: 'GET', url: '/api/v1/cities/7', status: 200, headers: JSON_TYPE, json: city });
-    v.record({ method: 'GET', url: '/api/v1/cities/7', status: 200, headers: JSON_TYPE, json: { id: 7 } });
+    v.record({ method: 'GET', url: '/api/v1/cities/7', status: 200, headers: CACHED_JSON, json: city });
+    v.record({ method: 'GET', url: '/api/v1/cities/7', status: 200, headers: CACHED_JSON, json: { id: 7 } });
     expect(v.checked).toBe(2);
     expect(v.mismatches).toHaveLength(1);
     expect(v.report()).toMatch(

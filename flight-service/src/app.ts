@@ -2,10 +2,13 @@ import { Router, type Express } from 'express';
 import type { Sequelize } from 'sequelize';
 import { openapiPathFrom, serviceApp, type Logger } from '@skyway/common';
 import { useCases } from './app/index';
+import { noSearchCache, type SearchCache } from './clients/search-cache';
 import type { FlightConfig } from './config';
 import type { Models } from './db/models';
+import type { QueryObserver } from './db/flights-store';
 import { openStores } from './db/stores';
 import { adminForWrites } from './http/admin-writes';
+import { maxAgeSeconds, publicCaching } from './http/caching';
 import { crudRoutes } from './http/catalog';
 import { flightRoutes } from './http/flights';
 import { refusalsAsProblems } from './http/problems';
@@ -20,17 +23,28 @@ import {
 } from './http/schemas';
 
 export interface FlightAppDeps {
-  config: Pick<FlightConfig, 'INTERNAL_TOKEN'>;
+  config: Pick<FlightConfig, 'INTERNAL_TOKEN'> & Partial<Pick<FlightConfig, 'SEARCH_CACHE_TTL_MS'>>;
   logger: Logger;
   sequelize: Sequelize;
   models: Models;
+  /** Search and flight-read cache (Redis when configured); none: every read goes to MySQL. */
+  cache?: SearchCache;
+  /** Sees the search and flight-read SQL (tests count it). */
+  observeQueries?: QueryObserver;
 }
 
 export const OPENAPI_PATH = openapiPathFrom(__dirname);
 
-export function buildApp({ config, logger, sequelize, models }: FlightAppDeps): Express {
-  const stores = openStores(sequelize, models);
-  const uses = useCases(stores);
+export function buildApp({
+  config,
+  logger,
+  sequelize,
+  models,
+  cache = noSearchCache(),
+  observeQueries,
+}: FlightAppDeps): Express {
+  const stores = openStores(sequelize, models, observeQueries);
+  const uses = useCases(stores, cache);
   return serviceApp({
     logger,
     readiness: { database: stores.ping },
@@ -39,6 +53,8 @@ export function buildApp({ config, logger, sequelize, models }: FlightAppDeps): 
     routes: [
       reservationRoutes(uses.holds),
       Router().use('/api/v1', adminForWrites),
+      // Every public read (catalog lists and reads, search, flight read, the seat map) is cacheable over HTTP.
+      Router().use('/api/v1', publicCaching(maxAgeSeconds(config.SEARCH_CACHE_TTL_MS ?? 1000))),
       crudRoutes({ path: '/api/v1/cities', resource: uses.cities, create: cityCreate, patch: cityPatch }),
       crudRoutes({
         path: '/api/v1/airports',

@@ -9,6 +9,7 @@ import {
   serveMain,
 } from '@skyway/common';
 import { buildApp } from './app';
+import { noSearchCache, redisSearchCache } from './clients/search-cache';
 import { loadConfig } from './config';
 import { initModels } from './db/models';
 import { seedDemoData } from './db/seeders/demo';
@@ -30,11 +31,22 @@ export async function startFlightService(env: NodeJS.ProcessEnv = process.env): 
       const seeded = await seedDemoData(models);
       if (seeded) logger.info('demo catalog loaded', seeded);
     }
-    const app = buildApp({ config, logger, sequelize, models });
+    // Redis is optional at start and later: the cache connects in the background and MySQL answers meanwhile.
+    const cache = config.REDIS_URL
+      ? redisSearchCache({
+          url: config.REDIS_URL,
+          // Keyed by database too: two deployments (or npm start and a test run) sharing one Redis never mix.
+          prefix: `${config.REDIS_KEY_PREFIX}${config.dbName}:`,
+          ttlMs: config.SEARCH_CACHE_TTL_MS,
+          logger,
+        })
+      : noSearchCache();
+    lifecycle.add('search cache', () => cache.close());
+    const app = buildApp({ config, logger, sequelize, models, cache });
     const server = await listen(app, config.FLIGHT_SERVICE_PORT, config);
     lifecycle.add('HTTP server', () => closeServer(server));
     const port = listeningPort(server);
-    logger.info('flight-service listening', { port });
+    logger.info('flight-service listening', { port, searchCache: config.REDIS_URL ? 'redis' : 'off' });
     return { port, url: `http://127.0.0.1:${port}`, server, close: () => lifecycle.close() };
   });
 }

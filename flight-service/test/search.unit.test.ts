@@ -25,7 +25,7 @@ describe('search parameters → SQL', () => {
       limit: 10,
     });
     expect(q.where).toBe(
-      'departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? AND price <= ? AND availableSeats >= ? AND departureTime >= ? AND departureTime < ?',
+      'departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? AND price <= ? AND availableSeats >= ? AND departureTime >= ? AND departureTime < ? AND departureDate = ?',
     );
     expect(q.params).toEqual([
       'DEL',
@@ -35,6 +35,7 @@ describe('search parameters → SQL', () => {
       2,
       '2026-12-01 00:00:00.000',
       '2026-12-02 00:00:00.000',
+      '2026-12-01',
     ]);
     expect(q.orderBy).toBe('price ASC, id ASC');
     expect([q.limit, q.offset]).toEqual([10, 20]);
@@ -45,6 +46,7 @@ describe('search parameters → SQL', () => {
     expect(q).toEqual({
       where: '1=1',
       orderBy: 'departureTime ASC, id ASC',
+      index: 'flights_departure',
       params: [],
       limit: 20,
       offset: 0,
@@ -60,7 +62,7 @@ describe('search parameters → SQL', () => {
     expect(shallow.values).toEqual(['DEL', 'BOM', 20, DEFERRED_JOIN_FROM_OFFSET - 20]);
     const deep = at(DEFERRED_JOIN_FROM_OFFSET / 20 + 1);
     expect(deep.sql).toMatch(
-      /JOIN \(SELECT id FROM flights WHERE .* ORDER BY departureTime ASC, id ASC LIMIT \? OFFSET \?\) page USING \(id\) ORDER BY departureTime ASC, id ASC$/,
+      /JOIN \(SELECT id FROM flights FORCE INDEX \(flights_route_departure_time\) WHERE .* ORDER BY departureTime ASC, id ASC LIMIT \? OFFSET \?\) page USING \(id\) ORDER BY departureTime ASC, id ASC$/,
     );
     expect(deep.values).toEqual(['DEL', 'BOM', 20, DEFERRED_JOIN_FROM_OFFSET]);
   });
@@ -178,14 +180,16 @@ describe('tripDate bounds (outside review: the day after 9999-12-31 became the l
     '9999-12-31',
   ])('%s becomes valid DATETIME literals covering exactly that UTC day', (tripDate) => {
     const q = buildSearchQuery({ tripDate, sort: [], page: 1, limit: 20 });
-    for (const p of q.params) expect(p).toMatch(DATETIME_LITERAL);
+    // The range, then the stored day (departureDate) that the day-first indexes serve.
+    expect(q.params.at(-1)).toBe(tripDate);
+    for (const p of q.params.slice(0, -1)) expect(p).toMatch(DATETIME_LITERAL);
     expect(q.params[0]).toBe(`${tripDate} 00:00:00.000`);
     if (tripDate === '9999-12-31') {
       // Nothing a DATETIME holds lies past this day: the range is open-ended, not bounded by year 10000.
-      expect(q.where).toBe('departureTime >= ?');
-      expect(q.params).toHaveLength(1);
+      expect(q.where).toBe('departureTime >= ? AND departureDate = ?');
+      expect(q.params).toHaveLength(2);
     } else {
-      expect(q.where).toBe('departureTime >= ? AND departureTime < ?');
+      expect(q.where).toBe('departureTime >= ? AND departureTime < ? AND departureDate = ?');
       const next = new Date(Date.parse(`${tripDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
       expect(q.params[1]).toBe(`${next} 00:00:00.000`);
     }

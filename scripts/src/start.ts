@@ -55,6 +55,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  // flight-service's search cache: REDIS_URL when set (.env), else a Redis answering on the default port,
+  // under flight-service's own key prefix; without one every search reads MySQL.
+  const searchCache: Record<string, string> =
+    !process.env.REDIS_URL && (await reachable('127.0.0.1', 6379, 500))
+      ? { REDIS_URL: 'redis://127.0.0.1:6379' }
+      : {};
+  console.log(
+    `search cache: ${process.env.REDIS_URL || searchCache.REDIS_URL ? `redis (${process.env.REDIS_URL ? 'REDIS_URL' : '127.0.0.1:6379'})` : 'off (no Redis on 127.0.0.1:6379)'}`,
+  );
+
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   for (const s of SERVICES) {
@@ -63,7 +73,7 @@ async function main(): Promise<void> {
       [...SERVICE_NODE_FLAGS, path.join(ROOT, s.dir, 'dist', 'main.js')],
       {
         cwd: ROOT,
-        env: { ...process.env, ...s.env },
+        env: { ...process.env, ...s.env, ...(s.dir === 'flight-service' ? searchCache : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

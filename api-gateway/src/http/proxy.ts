@@ -10,6 +10,7 @@ import {
   sendProblem,
   type Logger,
 } from '@skyway/common';
+import { forcedHeadersOf } from './caching';
 import { callerOf } from './identity';
 import { problemFor } from './problems';
 
@@ -112,6 +113,13 @@ export function proxyTo(upstream: UpstreamOptions): RequestHandler {
     });
     proxyServer.on('proxyRes', (proxyRes, _req, res) => {
       clearTimeout(exchangeOf(res).timer);
+      // Runs before http-proxy copies the upstream's headers: what the gateway decides about caching wins.
+      // Everything else (ETag, Cache-Control, a 304) passes through as the upstream sent it.
+      const forced = forcedHeadersOf(res);
+      if (forced) {
+        for (const name of forced.remove) delete proxyRes.headers[name];
+        Object.assign(proxyRes.headers, forced.set);
+      }
       // An upstream that dies mid-body must not leave the client waiting on a response that never ends.
       proxyRes.on('close', () => {
         if (!proxyRes.complete) res.destroy();

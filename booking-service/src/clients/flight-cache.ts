@@ -39,7 +39,7 @@ export class FlightCache {
     const shared = fresh ? undefined : this.pending.get(flightId);
     if (shared) return shared;
     const call = this.client
-      .getFlight(flightId)
+      .getFlight(flightId, { fresh })
       .then((flight) => {
         if (flight) this.remember(flightId, flight);
         else this.entries.delete(flightId);

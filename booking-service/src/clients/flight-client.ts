@@ -139,9 +139,17 @@ export class FlightClient {
     return { ...last, ambiguous };
   }
 
-  /** The flight, `undefined` when flight-service says it does not exist; throws FlightServiceDown otherwise. */
-  async getFlight(flightId: number): Promise<FlightSummary | undefined> {
-    const r = await this.callWithRetry(() => this.http.get(`/api/v1/flights/${flightId}`), 'get flight');
+  /**
+   * The flight, `undefined` when flight-service says it does not exist; throws FlightServiceDown otherwise.
+   * `fresh` asks past flight-service's search cache (`Cache-Control: no-cache`): a refusal is never decided on a
+   * cached copy.
+   */
+  async getFlight(flightId: number, { fresh = false } = {}): Promise<FlightSummary | undefined> {
+    const headers = fresh ? { 'Cache-Control': 'no-cache' } : undefined;
+    const r = await this.callWithRetry(
+      () => this.http.get(`/api/v1/flights/${flightId}`, { headers }),
+      'get flight',
+    );
     if (r.kind === 'unreachable') throw new FlightServiceDown(`flight-service is unreachable (${r.reason})`);
     if (r.status === 404) return undefined;
     if (r.status !== 200)

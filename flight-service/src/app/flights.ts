@@ -1,3 +1,4 @@
+import type { SearchCache } from '../clients/search-cache';
 import type { CatalogStores } from '../db/catalog-store';
 import type { FlightsStore } from '../db/flights-store';
 import type { ReservationsStore } from '../db/reservations-store';
@@ -11,7 +12,7 @@ import {
   type NewFlight,
 } from '../domain/catalog';
 import { Refused, valueOrThrow } from '../domain/refusals';
-import type { FlightSearch } from '../domain/search';
+import { searchCacheKey, type FlightSearch } from '../domain/search';
 import { seatMap } from '../domain/seats';
 
 type Deps = { flights: FlightsStore; reservations: ReservationsStore } & Pick<
@@ -22,7 +23,7 @@ type Deps = { flights: FlightsStore; reservations: ReservationsStore } & Pick<
 const AIRPORT_FIELDS = ['departureAirportCode', 'arrivalAirportCode'] as const;
 
 /** Flights: search, read, and the admin's create / change / delete. */
-export function flightUseCases({ flights, airplanes, airports, reservations }: Deps) {
+export function flightUseCases({ flights, airplanes, airports, reservations }: Deps, cache: SearchCache) {
   const capacityOf = async (airplaneId: number): Promise<number> => {
     const capacity = await airplanes.capacityOf(airplaneId);
     const refusal = airplaneRefusal(airplaneId, capacity);
@@ -35,23 +36,33 @@ export function flightUseCases({ flights, airplanes, airports, reservations }: D
   };
 
   return {
-    async search(search: FlightSearch) {
-      const { flights: data, total } = await flights.search(search);
-      return { data, page: search.page, limit: search.limit, total };
+    /** The page as JSON text: what the cache holds and the response carries, serialised once. */
+    search: (search: FlightSearch): Promise<string> =>
+      cache.read(searchCacheKey(search), async () => {
+        const { flights: data, total } = await flights.search(search);
+        return JSON.stringify({ data, page: search.page, limit: search.limit, total });
+      }),
+
+    /**
+     * The flight with its airplane and airports, as JSON text (cached like a search; a 404 is not cached).
+     * `fresh` reads MySQL: for a caller about to refuse on what it reads (booking-service's second look).
+     */
+    get(id: number, { fresh = false } = {}): Promise<string> {
+      const load = async () => {
+        const flight = await flights.detail(id);
+        if (!flight) throw new Refused({ code: 'not-found', noun: 'Flight', id });
+        return JSON.stringify(flight);
+      };
+      return fresh ? load() : cache.read(`flight:${id}`, load);
     },
 
-    async get(id: number) {
-      const flight = await flights.detail(id);
-      if (!flight) throw new Refused({ code: 'not-found', noun: 'Flight', id });
-      return flight;
-    },
-
-    /** The public seat map: every seat, available or taken, never by whom. */
-    async seatMap(id: number) {
-      const seating = await reservations.seating(id);
-      if (!seating) throw new Refused({ code: 'not-found', noun: 'Flight', id });
-      return seatMap(id, seating.layout, seating.taken);
-    },
+    /** The public seat map as JSON text: every seat, available or taken, never by whom (cached like a search). */
+    seatMap: (id: number): Promise<string> =>
+      cache.read(`seats:${id}`, async () => {
+        const seating = await reservations.seating(id);
+        if (!seating) throw new Refused({ code: 'not-found', noun: 'Flight', id });
+        return JSON.stringify(seatMap(id, seating.layout, seating.taken));
+      }),
 
     async create(flight: NewFlight) {
       const capacity = await capacityOf(flight.airplaneId);

@@ -13,6 +13,8 @@ import { everReserved, takenSeatsLocked } from './reservations-store';
 export interface SqlQuery {
   where: string;
   orderBy: string;
+  /** The index whose order is the page's order (see searchIndex). */
+  index: string;
   params: Array<string | number>;
   limit: number;
   offset: number;
@@ -45,6 +47,35 @@ export function dayRange(day: string): { from: string; before?: string } {
   };
 }
 
+/**
+ * The index that yields a search's rows in its sort order, so a page stops after `limit` (+ offset) entries:
+ * chosen here because MariaDB's optimizer, with LIMIT, often prefers a worse one (a route search in price order
+ * scanning the whole price index, a day's flights sorted after the fact). The filter's equalities (route, the
+ * departure day) come first in the index, the first sort key next; a descending sort reads it backwards.
+ * Each index is exactly (equalities, sort keys) with InnoDB's id after them, which is the tie-break. A second
+ * key in index order: price then departureTime, either direction pair, without a tripDate (with one, the
+ * day's flights are sorted). Any other second key sorts the matching rows (README, "Search at scale").
+ */
+export function searchIndex(s: FlightSearch, sort: SortKey[]): string {
+  const [first, second] = sort;
+  const route = s.from !== undefined && s.to !== undefined;
+  const day = s.tripDate !== undefined;
+  const mixed = second !== undefined && second.direction !== first.direction;
+  const byDeparture = second?.field === 'departureTime';
+  switch (first.field) {
+    case 'departureTime':
+      return route ? 'flights_route_departure_time' : 'flights_departure';
+    case 'arrivalTime':
+      if (day) return route ? 'flights_route_day_arrival' : 'flights_day_arrival';
+      return route ? 'flights_route_arrival' : 'flights_arrival';
+    case 'price':
+      if (day) return route ? 'flights_route_day_price' : 'flights_day_price';
+      if (!byDeparture) return route ? 'flights_route_price_only' : 'flights_price';
+      if (mixed) return route ? 'flights_route_price_departure_desc' : 'flights_price_departure_desc';
+      return route ? 'flights_route_price' : 'flights_price_departure';
+  }
+}
+
 export function buildSearchQuery(s: FlightSearch): SqlQuery {
   const conditions: string[] = [];
   const params: Array<string | number> = [];
@@ -69,8 +100,9 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
     params.push(s.travellers);
   }
   if (s.tripDate !== undefined) {
-    // A half-open range keeps the departureTime index usable (no function on the column). UTC DATETIME
-    // literals, so the bound does not depend on how a driver would format a Date.
+    // departureDate is the stored UTC day of departureTime: an equality, so the day's flights come from an
+    // index in price or arrival order too. The half-open range on departureTime is the same set, and lets
+    // the optimizer read a day in departure order from the departureTime indexes.
     const day = dayRange(s.tripDate);
     conditions.push('departureTime >= ?');
     params.push(day.from);
@@ -78,13 +110,17 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
       conditions.push('departureTime < ?');
       params.push(day.before);
     }
+    conditions.push('departureDate = ?');
+    params.push(s.tripDate);
   }
   const sort = s.sort.length ? s.sort : [{ field: 'departureTime', direction: 'ASC' } as SortKey];
-  // id last makes pages stable when sort values tie.
-  const orderBy = [...sort.map((k) => `${k.field} ${k.direction}`), 'id ASC'].join(', ');
+  // id last makes pages stable when sort values tie. It runs the way the first key does, so a sort that is an
+  // index's order read backwards (price_DESC: the price index from its end) is still served by that index.
+  const orderBy = [...sort.map((k) => `${k.field} ${k.direction}`), `id ${sort[0].direction}`].join(', ');
   return {
     where: conditions.length ? conditions.join(' AND ') : '1=1',
     orderBy,
+    index: searchIndex(s, sort),
     params,
     limit: s.limit,
     offset: (s.page - 1) * s.limit,
@@ -115,14 +151,15 @@ export interface Statement {
 /** The page of flights, in the requested order (id breaks ties). */
 export function pageStatement(q: SqlQuery): Statement {
   const values = [...q.params, q.limit, q.offset];
+  const forced = `FORCE INDEX (${q.index})`;
   if (q.offset < DEFERRED_JOIN_FROM_OFFSET) {
     return {
-      sql: `SELECT ${PAGE_COLUMNS} FROM flights f WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?`,
+      sql: `SELECT ${PAGE_COLUMNS} FROM flights f ${forced} WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?`,
       values,
     };
   }
   return {
-    sql: `SELECT ${PAGE_COLUMNS} FROM flights f JOIN (SELECT id FROM flights WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?) page USING (id) ORDER BY ${q.orderBy}`,
+    sql: `SELECT ${PAGE_COLUMNS} FROM flights f JOIN (SELECT id FROM flights ${forced} WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ? OFFSET ?) page USING (id) ORDER BY ${q.orderBy}`,
     values,
   };
 }
@@ -243,7 +280,14 @@ async function findFlightDetail(sequelize: Sequelize, id: number) {
 
 export type FlightsStore = ReturnType<typeof flightsStore>;
 
-export function flightsStore(sequelize: Sequelize, { Flight }: Pick<Models, 'Flight'>) {
+/** Sees every SQL statement the search and the flight read send (tests count them to prove single-flight). */
+export type QueryObserver = (sql: string) => void;
+
+export function flightsStore(
+  sequelize: Sequelize,
+  { Flight }: Pick<Models, 'Flight'>,
+  observe: QueryObserver = () => undefined,
+) {
   const plain = (f: InstanceType<typeof Flight> | null): FlightRecord | null =>
     f ? (f.get({ plain: true }) as FlightRecord) : null;
 
@@ -254,7 +298,11 @@ export function flightsStore(sequelize: Sequelize, { Flight }: Pick<Models, 'Fli
      */
     async search(search: FlightSearch): Promise<{ flights: ListedFlight[]; total: number }> {
       const q = buildSearchQuery(search);
-      const { rows, total } = await withConnection(sequelize, async (run) => {
+      const { rows, total } = await withConnection(sequelize, async (unobserved) => {
+        const run: typeof unobserved = (sql, values) => {
+          observe(sql);
+          return unobserved(sql, values);
+        };
         const page = pageStatement(q);
         const count = countStatement(q);
         if (!countLikelyNeeded(search, q)) {
@@ -273,7 +321,10 @@ export function flightsStore(sequelize: Sequelize, { Flight }: Pick<Models, 'Fli
     },
 
     /** The flight with its airplane and both airports (one query), or undefined. */
-    detail: (id: number) => findFlightDetail(sequelize, id),
+    detail: (id: number) => {
+      observe('flight detail');
+      return findFlightDetail(sequelize, id);
+    },
 
     /** The flight as its resource, or null. */
     byId: async (id: number): Promise<FlightRecord | null> => plain(await Flight.findByPk(id)),

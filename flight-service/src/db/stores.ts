@@ -1,14 +1,14 @@
 import type { Sequelize } from 'sequelize';
 import { catalogStores } from './catalog-store';
-import { flightsStore } from './flights-store';
+import { flightsStore, type QueryObserver } from './flights-store';
 import type { Models } from './models';
 import { reservationsStore } from './reservations-store';
 
 /** Every store of flight-service over one Sequelize instance and its models. */
-export function openStores(sequelize: Sequelize, models: Models) {
+export function openStores(sequelize: Sequelize, models: Models, observe?: QueryObserver) {
   return {
     ...catalogStores(models),
-    flights: flightsStore(sequelize, models),
+    flights: flightsStore(sequelize, models, observe),
     reservations: reservationsStore(sequelize),
     /** The readiness probe's query. */
     ping: () => sequelize.query('SELECT 1'),

@@ -70,6 +70,35 @@ export interface SearchParameters {
   sort?: string;
 }
 
+/**
+ * The deepest a search pages: `page × limit` at most this. Reaching row N costs skipping N-1 index entries, so
+ * a cap keeps every page cheap at any catalog size; deeper than this, narrow the search (a day, a price range).
+ */
+export const MAX_SEARCH_DEPTH = 10_000;
+
+/** The sort as the query builder applies it: departure time when none is given. */
+export const effectiveSort = (s: FlightSearch): SortKey[] =>
+  s.sort.length ? s.sort : [{ field: 'departureTime', direction: 'ASC' }];
+
+/**
+ * The cache key of a normalised search: the same for every spelling of the same search (parameter order,
+ * defaults written out or not, `price_asc` or `price_ASC`, `del-bom` or `DEL-BOM`, no sort or the default one).
+ */
+export function searchCacheKey(s: FlightSearch): string {
+  const parts = [
+    `trips=${s.from ?? ''}-${s.to ?? ''}`,
+    `price=${s.minPrice ?? ''}-${s.maxPrice ?? ''}`,
+    `travellers=${s.travellers ?? ''}`,
+    `tripDate=${s.tripDate ?? ''}`,
+    `sort=${effectiveSort(s)
+      .map((k) => `${k.field}_${k.direction}`)
+      .join(',')}`,
+    `page=${s.page}`,
+    `limit=${s.limit}`,
+  ];
+  return `search:${parts.join('&')}`;
+}
+
 /** Normalises a search; every bad parameter is named in one refusal. */
 export function normaliseSearch(q: SearchParameters): Outcome<FlightSearch> {
   const errors: FieldIssue[] = [];
@@ -93,6 +122,12 @@ export function normaliseSearch(q: SearchParameters): Outcome<FlightSearch> {
     const sort = parseSort(q.sort);
     if (typeof sort === 'string') errors.push({ path: 'sort', message: sort });
     else search.sort = sort;
+  }
+  if (q.page * q.limit > MAX_SEARCH_DEPTH) {
+    errors.push({
+      path: 'page',
+      message: `page × limit may be at most ${MAX_SEARCH_DEPTH}; narrow the search (trips, tripDate, price) to see further`,
+    });
   }
   return errors.length ? refuse({ code: 'invalid-query', errors }) : accept(search);
 }

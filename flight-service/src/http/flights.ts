@@ -21,16 +21,19 @@ export function flightRoutes(flights: FlightUseCases): Router {
     res.status(201).location(`/api/v1/flights/${id}`).json(flight);
   });
 
+  // Both reads come as JSON text (from the cache or serialised once for it).
   router.get('/api/v1/flights', async (req, res) => {
-    res.json(await flights.search(toFlightSearch(req.query)));
+    res.type('json').send(await flights.search(toFlightSearch(req.query)));
   });
 
+  // `Cache-Control: no-cache` (RFC 9111 §5.2.1.4) asks for the flight as it is now, past the search cache.
   router.get('/api/v1/flights/:id', async (req, res) => {
-    res.json(await flights.get(flightId(req)));
+    const fresh = /(^|,)\s*(no-cache|max-age=0)\s*(,|$)/i.test(req.get('cache-control') ?? '');
+    res.type('json').send(await flights.get(flightId(req), { fresh }));
   });
 
   router.get('/api/v1/flights/:id/seats', async (req, res) => {
-    res.json(await flights.seatMap(flightId(req)));
+    res.type('json').send(await flights.seatMap(flightId(req)));
   });
 
   router.patch('/api/v1/flights/:id', async (req, res) => {
