@@ -2,7 +2,17 @@ import { Router, type Express, type RequestHandler } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
 import type { Sequelize } from 'sequelize';
-import { openapiPathFrom, serviceApp, type Logger } from '@skyway/common';
+import {
+  createServiceMetrics,
+  observability,
+  openApiTemplates,
+  openapiPathFrom,
+  serviceApp,
+  setRouteTemplate,
+  UNMATCHED_ROUTE,
+  type Logger,
+  type ServiceMetrics,
+} from '@skyway/common';
 import type { Accounts } from './app/accounts';
 import { readinessProbe } from './clients/service-readiness';
 import type { GatewayConfig } from './config';
@@ -14,6 +24,7 @@ import { catalogAccess, confirmAdminClaim, readCaller, requireUser } from './htt
 import { refusalsAsProblems } from './http/problems';
 import { limitProxiedBody, proxyTo, stripForgeableHeaders } from './http/proxy';
 import { clientKey, createLimiter, ipKey, type RedisCommander } from './http/rate-limit';
+import { gatewayMetrics } from './metrics';
 
 export const OPENAPI_PATH = openapiPathFrom(__dirname);
 
@@ -52,7 +63,12 @@ export interface GatewayAppDeps {
   accounts: Accounts;
   /** A connected Redis client: the rate-limit counters then live there, shared by every replica. */
   redis?: RedisCommander;
+  /** The process's metrics; served on METRICS_PORT by main.ts, never on this (public) app. */
+  metrics?: ServiceMetrics;
 }
+
+/** The public API's route templates (its OpenAPI paths), to label a proxied request without its raw path. */
+const templateOf = openApiTemplates(OPENAPI_PATH);
 
 /** Runs `handlers` only for requests whose path matches, leaving `req.url` whole for the proxy. */
 function forPaths(pattern: RegExp, ...handlers: RequestHandler[]): RequestHandler {
@@ -60,18 +76,33 @@ function forPaths(pattern: RegExp, ...handlers: RequestHandler[]): RequestHandle
   router.use(handlers);
   return (req, res, next) => {
     if (!pattern.test(req.path) || DOT_SEGMENT.test(req.originalUrl.split('?')[0])) return next();
+    setRouteTemplate(res, templateOf(req.path) ?? UNMATCHED_ROUTE);
     router(req, res, next);
   };
 }
 
-export function buildApp({ config, logger, sequelize, accounts, redis }: GatewayAppDeps): Express {
+export function buildApp({
+  config,
+  logger,
+  sequelize,
+  accounts,
+  redis,
+  metrics = createServiceMetrics('api-gateway'),
+}: GatewayAppDeps): Express {
+  const counters = gatewayMetrics(metrics);
   const limiterBase = {
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     redis,
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     logger,
+    onLimited: counters.rateLimited,
   };
-  const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, internalToken: config.INTERNAL_TOKEN, logger };
+  const upstream = {
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    internalToken: config.INTERNAL_TOKEN,
+    logger,
+    onUpstreamError: counters.upstreamError,
+  };
 
   const corsPolicy = cors({
     origin: config.CORS_ORIGINS,
@@ -112,6 +143,7 @@ export function buildApp({ config, logger, sequelize, accounts, redis }: Gateway
 
   return serviceApp({
     logger,
+    observe: observability(metrics, logger, { serve: false }),
     readiness,
     openapiPath: OPENAPI_PATH,
     trustProxy: config.TRUST_PROXY,

@@ -148,10 +148,16 @@ const schema = z.object({
   TRUST_PROXY: envTrustProxy,
   /** Clients reach the gateway over TLS (ended in front of it): only then is Strict-Transport-Security sent. */
   BEHIND_TLS: envBool(false),
+  /**
+   * Prometheus metrics are served here (a second listener), never on the public GATEWAY_PORT. Default 9464; under
+   * NODE_ENV=test any free port (0), so gateways started side by side by tests never collide.
+   */
+  METRICS_PORT: envInt(9464, 0, 65535),
 });
 
 export type GatewayConfig = ServiceConfig<typeof schema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  return parseServiceConfig(schema, 'gateway', env, DEV_SECRETS);
+  const withDefaults = env.NODE_ENV === 'test' && !env.METRICS_PORT ? { ...env, METRICS_PORT: '0' } : env;
+  return parseServiceConfig(schema, 'gateway', withDefaults, DEV_SECRETS);
 }

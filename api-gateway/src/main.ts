@@ -1,14 +1,18 @@
 import path from 'node:path';
+import express from 'express';
 import { createClient } from 'redis';
 import {
   closeServer,
   Lifecycle,
   listen,
   listeningPort,
+  metricsRoute,
+  notFoundHandler,
   type Logger,
   type RunningService,
   openService,
   serveMain,
+  type ServiceMetrics,
 } from '@skyway/common';
 import { buildApp } from './app';
 import { Accounts } from './app/accounts';
@@ -49,13 +53,27 @@ async function connectRedis(url: string, logger: Logger) {
   return client;
 }
 
-/** Starts the gateway: config, database bootstrap, admin user, Redis (when configured), HTTP. */
-export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
+/** The gateway's metrics listener: `GET /metrics` and nothing else, on METRICS_PORT (not the public port). */
+function metricsApp(metrics: ServiceMetrics): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(metricsRoute(metrics));
+  app.use(notFoundHandler);
+  return app;
+}
+
+export interface RunningGateway extends RunningService {
+  /** Where `/metrics` is served (undefined with METRICS_ENABLED=false). */
+  metricsPort?: number;
+}
+
+/** Starts the gateway: config, database bootstrap, admin user, Redis (when configured), HTTP, metrics. */
+export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
   const config = loadConfig(env);
   const lifecycle = new Lifecycle();
   return lifecycle.start(async () => {
     // ADMIN_PASSWORD gets its own warning below, naming the account.
-    const { logger, sequelize } = await openService('api-gateway', config, MIGRATIONS_DIR, {
+    const { logger, sequelize, metrics } = await openService('api-gateway', config, MIGRATIONS_DIR, {
       devSecrets: { INTERNAL_TOKEN: DEV_SECRETS.INTERNAL_TOKEN, JWT_SECRET: DEV_SECRETS.JWT_SECRET },
     });
     lifecycle.add('database pool', () => sequelize.close());
@@ -85,12 +103,18 @@ export async function startApiGateway(env: NodeJS.ProcessEnv = process.env): Pro
       lifecycle.add('redis', () => client.destroy());
       redis = client;
     }
-    const app = buildApp({ config, logger, sequelize, accounts, redis });
+    const app = buildApp({ config, logger, sequelize, accounts, redis, metrics });
+    let metricsPort: number | undefined;
+    if (metrics.enabled) {
+      const metricsServer = await listen(metricsApp(metrics), config.METRICS_PORT, config);
+      lifecycle.add('metrics server', () => closeServer(metricsServer));
+      metricsPort = listeningPort(metricsServer);
+    }
     const server = await listen(app, config.GATEWAY_PORT, config);
     lifecycle.add('HTTP server', () => closeServer(server));
     const port = listeningPort(server);
-    logger.info('api-gateway listening', { port, rateLimitStore: redis ? 'redis' : 'memory' });
-    return { port, url: `http://127.0.0.1:${port}`, server, close: () => lifecycle.close() };
+    logger.info('api-gateway listening', { port, metricsPort, rateLimitStore: redis ? 'redis' : 'memory' });
+    return { port, url: `http://127.0.0.1:${port}`, server, metricsPort, close: () => lifecycle.close() };
   });
 }
 

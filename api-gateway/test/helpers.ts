@@ -3,13 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import type { Sequelize } from 'sequelize';
-import { dropDatabase, type RunningService } from '@skyway/common';
+import { dropDatabase } from '@skyway/common';
 import { TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
 import { Accounts } from '../src/app/accounts';
 import { PasswordHasher } from '../src/clients/password-hasher';
 import { TokenSigner } from '../src/clients/token-signer';
 import { UsersStore } from '../src/db/users-store';
-import { startApiGateway } from '../src/main';
+import { startApiGateway, type RunningGateway } from '../src/main';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/domain/tokens';
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789-abcdefghijklmnop';
@@ -104,7 +104,7 @@ export async function refusedUrl(): Promise<string> {
   return url;
 }
 
-export interface TestGateway extends RunningService {
+export interface TestGateway extends RunningGateway {
   prefix: string;
 }
 

@@ -7,6 +7,7 @@ import { concurrencyChart } from './chart';
 import {
   DB,
   INTERNAL_TOKEN,
+  cpuSeconds,
   dropDatabases,
   load,
   median,
@@ -550,6 +551,49 @@ function healthFloor(run: Run): Promise<Scenario> {
   }).then((r) => record('flight-service GET /health (HTTP floor, no database)', 32, r));
 }
 
+/** The switches that turn metrics and tracing off (README "Operating Skyway"). */
+const OBSERVABILITY_OFF = { METRICS_ENABLED: 'false', OTEL_SDK_DISABLED: 'true' };
+
+/**
+ * 8: what metrics and tracing cost. A second stack with both switched off; interleaved rounds of the same
+ * hot-flight gateway load at 64 clients on each (which goes first alternates), reported as the median of the
+ * per-round ratios on / off with the rounds.
+ */
+async function observabilityRounds(run: Run) {
+  const prefixOff = `${PREFIX}o_`;
+  const off = await startBenchStack(prefixOff, 1, 4500, {}, OBSERVABILITY_OFF);
+  try {
+    const fdbOff = await mysql.createConnection({ ...DB, database: `${prefixOff}flights` });
+    const { hot: hotOff } = await createFlights(off.flights[0].url, fdbOff, 1);
+    await fdbOff.end();
+    // The same 10 s warm-up the first stack had (warmUp), so both hot flights start from alike tables.
+    await gatewayBookings(off, [hotOff], 64, run.tokens, 10);
+    const ratios: number[] = [];
+    // CPU ms the three processes spend per booking: on a shared machine this moves far less than req/s does.
+    const cpuMs = { on: [] as number[], off: [] as number[] };
+    const cpuOf = (s: BenchStack) =>
+      [s.gateway, ...s.bookings, ...s.flights].reduce((sum, p) => sum + cpuSeconds(p.proc.pid), 0);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const measure = async (on: boolean) => {
+        const stack = on ? run.stack : off;
+        const cpuBefore = cpuOf(stack);
+        const r = await gatewayBookings(stack, [on ? run.hot : hotOff], 64, run.tokens);
+        const served = Object.values(r.statuses).reduce((a, b) => a + b, 0);
+        cpuMs[on ? 'on' : 'off'].push(round2(((cpuOf(stack) - cpuBefore) * 1000) / Math.max(1, served)));
+        const name = `gateway bookings, hot flight, metrics+tracing ${on ? 'on' : 'off'} (round ${round})`;
+        return record(name, 64, r, await oversell(on ? PREFIX : prefixOff, run.db));
+      };
+      const first = await measure(round % 2 === 1);
+      const second = await measure(round % 2 === 0);
+      const [on, offRound] = round % 2 === 1 ? [first, second] : [second, first];
+      ratios.push(on.rps / offRound.rps);
+    }
+    return { observabilityRatios: ratios, observabilityCpuMs: cpuMs };
+  } finally {
+    await off.stop();
+  }
+}
+
 /** 7: replicas — two flight-services and two booking-services behind one gateway, same hot-flight load. */
 async function replicaBookings(run: Run): Promise<Scenario> {
   const prefix2 = `${PREFIX}r_`;
@@ -652,6 +696,7 @@ async function searchOnly(): Promise<void> {
 type Figures = Awaited<ReturnType<typeof hotFlightRounds>> &
   Awaited<ReturnType<typeof gatewayHopRounds>> &
   Awaited<ReturnType<typeof bookingsAt16>> &
+  Awaited<ReturnType<typeof observabilityRounds>> &
   Awaited<ReturnType<typeof seatHotVsSpread>> & {
     raw100: number;
     sweep: Scenario[];
@@ -699,6 +744,9 @@ function summarise(f: Figures) {
       replicaScaling64: round2(f.replicas.rps / median(gw64.map((s) => s.rps))),
       autoSeatsOneOverSpread: round2(median(f.seatRatios)),
       autoSeatsOneOverSpreadRounds: f.seatRatios.map(round2),
+      observabilityOnOff64: round2(median(f.observabilityRatios)),
+      observabilityOnOff64Rounds: f.observabilityRatios.map(round2),
+      observabilityCpuMsPerBooking: f.observabilityCpuMs,
     },
     gatewayOverheadMedianMs: round2(median(hop.map((h) => h.p50))),
     gatewayOverhead: {
@@ -768,7 +816,21 @@ function printReport(f: Figures, summary: ReturnType<typeof summarise>): void {
     `search p99: ${search1k.p99Ms} ms at 1k, ${search100k.p99Ms} ms at 100k flights (goal < 20 ms); GET /health p99 ${floor.p99Ms} ms at the same 32 clients`,
   );
   console.log(`peak RSS (MB): ${JSON.stringify(rss)} (goal < 200 each); took ${summary.durationSec} s`);
+  printObservability(f);
   console.log(`wrote ${path.join(OUT_DIR, 'results.json')} and results.svg`);
+}
+
+/** The cost of metrics and tracing: the median ratio on / off with its rounds, against its goal. */
+function printObservability({
+  observabilityRatios: ratios,
+  observabilityCpuMs: cpu,
+}: Awaited<ReturnType<typeof observabilityRounds>>): void {
+  console.log(
+    `metrics+tracing on / off, gateway hot flight @64: ${round2(median(ratios))} (rounds ${ratios.map(round2).join(', ')}), goal ≥ 0.95`,
+  );
+  console.log(
+    `CPU ms per booking (gateway + booking + flight): on ${round2(median(cpu.on))} (${cpu.on.join(', ')}), off ${round2(median(cpu.off))} (${cpu.off.join(', ')})`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -802,6 +864,8 @@ async function main(): Promise<void> {
       return;
     }
     await warmUp(run);
+    // BENCH_ONLY=observability: just the on/off rounds (what issue #16's figure needs), not the whole run.
+    if (process.env.BENCH_ONLY === 'observability') return printObservability(await observabilityRounds(run));
     const rounds = await hotFlightRounds(run);
     const raw100 = await raw100Rows();
     const hopRounds = await gatewayHopRounds(run);
@@ -809,6 +873,7 @@ async function main(): Promise<void> {
     const sweep = await concurrencySweep(run);
     const spread64 = await spreadBookings(run);
     const seats = await seatHotVsSpread(run);
+    const observability = await observabilityRounds(run);
     await sampleRss(run);
     await payments(run);
     await searchFlights1k(run);
@@ -826,6 +891,7 @@ async function main(): Promise<void> {
       ...hopRounds,
       ...at16,
       ...seats,
+      ...observability,
       raw100,
       sweep,
       spread64,

@@ -19,8 +19,11 @@ export async function startBenchStack(
   basePort: number,
   /** More variables for flight-service (e.g. REDIS_URL for its search cache). */
   flightEnv: Record<string, string> = {},
+  /** On top of the defaults, for every service (e.g. METRICS_ENABLED=false, OTEL_SDK_DISABLED=true). */
+  extraEnv: Record<string, string> = {},
 ): Promise<BenchStack> {
   const common = {
+    ...extraEnv,
     DB_NAME_PREFIX: prefix,
     MIGRATE_ON_START: 'true',
     AMQP_NAME_PREFIX: prefix,
@@ -61,6 +64,7 @@ export async function startBenchStack(
   const gateway = await startService('api-gateway', basePort, {
     ...common,
     GATEWAY_PORT: String(basePort),
+    METRICS_PORT: String(basePort + 9),
     FLIGHT_SERVICE_URL: flightUrls,
     BOOKING_SERVICE_URL: bookingUrls,
     NOTIFICATION_SERVICE_URL: 'http://127.0.0.1:1',

@@ -28,6 +28,7 @@ import { PaymentsStore } from './db/payments-store';
 import { SimulatedPaymentProvider, type PaymentProvider } from './domain/payment-provider';
 import { OutboxRelay } from './events/relay';
 import { Sweeper } from './jobs/sweeper';
+import { bookingMetrics } from './metrics';
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
 
@@ -58,7 +59,7 @@ export async function startBookingService(
   const lifecycle = new Lifecycle();
   return lifecycle.start(async () => {
     // Several statements per round trip in the stores (src/db/); values are always escaped.
-    const { logger, sequelize } = await openService('booking-service', config, MIGRATIONS_DIR, {
+    const { logger, sequelize, metrics } = await openService('booking-service', config, MIGRATIONS_DIR, {
       multipleStatements: true,
     });
     lifecycle.add('database pool', () => sequelize.close());
@@ -71,9 +72,11 @@ export async function startBookingService(
       lockMs: IDEMPOTENCY_LOCK_MS,
     });
 
+    const counters = bookingMetrics(metrics, () => outboxStore.backlog());
     const relay = new OutboxRelay({
       outbox: outboxStore,
       logger,
+      metrics: counters,
       amqpUrl: config.AMQP_URL,
       exchange: amqpName(config.AMQP_NAME_PREFIX, EVENTS_EXCHANGE),
       intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
@@ -105,6 +108,7 @@ export async function startBookingService(
         perFlight: config.MAX_UNPAID_SEATS_PER_USER_PER_FLIGHT,
         total: config.MAX_UNPAID_SEATS_PER_USER,
       },
+      metrics: counters,
       onEvents,
     });
     const payments = new PaymentService({
@@ -113,6 +117,7 @@ export async function startBookingService(
       provider: paymentProvider,
       logger,
       paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
+      metrics: counters,
       onEvents,
     });
     // Every flight-service attempt timing out, with its back-off, plus the request's own database writes.
@@ -131,6 +136,7 @@ export async function startBookingService(
       paymentTimeoutSeconds: config.PAYMENT_TIMEOUT_SECONDS,
       releaseRetrySeconds: config.RELEASE_RETRY_SECONDS,
       staleHoldMs: longestFlightCallMs,
+      metrics: counters,
     });
     const sweeper = new Sweeper({ expiry, releaser, seatChanges, logger, onEvents });
 
@@ -166,6 +172,8 @@ export async function startBookingService(
     const app = buildApp({
       internalToken: config.INTERNAL_TOKEN,
       logger,
+      metrics,
+      bookingMetrics: counters,
       sequelize,
       bookings,
       payments,

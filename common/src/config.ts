@@ -85,6 +85,8 @@ export const baseEnvShape = {
   /** Slow clients: the most a request head, and a whole request, may take to arrive (see listen()). */
   HTTP_HEADERS_TIMEOUT_MS: envInt(10000, 100, 600000),
   HTTP_REQUEST_TIMEOUT_MS: envInt(30000, 100, 3600000),
+  /** `false`: no /metrics and nothing counted (README "Operating Skyway"; the benchmark's off switch). */
+  METRICS_ENABLED: envBool(true),
 };
 
 export type BaseEnv = z.infer<z.ZodObject<typeof baseEnvShape>>;

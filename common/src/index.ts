@@ -12,3 +12,5 @@ export * from './events';
 export * from './api-docs';
 export * from './service';
 export * from './skeleton';
+export * from './tracing';
+export * from './metrics';

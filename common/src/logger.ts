@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import winston from 'winston';
+import { currentTraceIds } from './tracing';
 
 export type Logger = winston.Logger;
 
@@ -40,6 +41,10 @@ export function redact(value: unknown, depth = 0): unknown {
 const contextFormat = winston.format((info) => {
   const requestId = currentRequestId();
   if (requestId && info.requestId === undefined) info.requestId = requestId;
+  if (info.traceId === undefined) {
+    const { traceId, spanId } = currentTraceIds();
+    if (traceId) Object.assign(info, { traceId, spanId });
+  }
   for (const key of Object.keys(info)) {
     if (key === 'level' || key === 'message') continue;
     info[key] = SECRET_KEY.test(key) ? '[REDACTED]' : redact(info[key]);
@@ -48,11 +53,36 @@ const contextFormat = winston.format((info) => {
   return info;
 });
 
-/** Structured JSON logger for one service; `requestId` is added from the async context. */
+/** `12:00:01.234 info  booking-service request {"method":"GET",…}`: one line, for a person at a terminal. */
+const prettyLine = winston.format.printf((info) => {
+  const { level, message, timestamp, service, ...rest } = info as Record<string, unknown>;
+  const time = typeof timestamp === 'string' ? timestamp.slice(11, 23) : '';
+  const fields = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+  return `${time} ${String(level)} ${String(service)} ${String(message)}${fields}`;
+});
+
+/**
+ * Pretty lines when a person reads stdout (a terminal, outside production); JSON otherwise, for collectors.
+ * `LOG_FORMAT=pretty|json` decides instead (`npm start` sets `pretty` for the services when it runs in a terminal,
+ * since their own stdout is its pipe); production is JSON whatever it says.
+ */
+export function prettyLogs(
+  env: NodeJS.ProcessEnv = process.env,
+  tty = process.stdout.isTTY === true,
+): boolean {
+  if (env.NODE_ENV === 'production' || env.LOG_FORMAT === 'json') return false;
+  return env.LOG_FORMAT === 'pretty' || tty;
+}
+
+/**
+ * The logger of one service: structured JSON (pretty at a terminal, see `prettyLogs`); `requestId`, `traceId`
+ * and `spanId` are added from the async context.
+ */
 export function createLogger(service: string, level: string, stream?: NodeJS.WritableStream): Logger {
   const transport = stream
     ? new winston.transports.Stream({ stream })
     : new winston.transports.Console({ stderrLevels: [] });
+  const pretty = !stream && prettyLogs();
   return winston.createLogger({
     level,
     defaultMeta: { service },
@@ -60,7 +90,7 @@ export function createLogger(service: string, level: string, stream?: NodeJS.Wri
       contextFormat(),
       winston.format.timestamp(),
       winston.format.errors({ stack: true }),
-      winston.format.json(),
+      ...(pretty ? [winston.format.colorize({ level: true }), prettyLine] : [winston.format.json()]),
     ),
     transports: [transport],
   });

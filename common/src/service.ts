@@ -2,6 +2,8 @@ import type { Sequelize } from 'sequelize';
 import { DEV_INTERNAL_TOKEN, devSecretsInUse, loadDotenv } from './config';
 import { bootstrapDatabase, createSequelize, type DbServer } from './db';
 import { createLogger, type Logger } from './logger';
+import { createServiceMetrics, observePool, type ServiceMetrics } from './metrics';
+import { initTracing, shutdownTracing } from './tracing';
 import { onShutdown, runMain } from './server';
 
 export interface ServiceStartConfig extends DbServer {
@@ -10,6 +12,7 @@ export interface ServiceStartConfig extends DbServer {
   dbName: string;
   MIGRATE_ON_START: boolean;
   DB_POOL_MAX?: number;
+  METRICS_ENABLED?: boolean;
 }
 
 export interface ServiceStartOptions {
@@ -27,7 +30,8 @@ export async function openService(
   config: ServiceStartConfig,
   migrationsDir: string,
   { devSecrets = { INTERNAL_TOKEN: DEV_INTERNAL_TOKEN }, multipleStatements }: ServiceStartOptions = {},
-): Promise<{ logger: Logger; sequelize: Sequelize }> {
+): Promise<{ logger: Logger; sequelize: Sequelize; metrics: ServiceMetrics }> {
+  initTracing(name);
   const logger = createLogger(name, config.LOG_LEVEL);
   if (config.NODE_ENV !== 'test') {
     for (const secret of devSecretsInUse(config as unknown as Record<string, unknown>, devSecrets)) {
@@ -44,7 +48,9 @@ export async function openService(
     await sequelize.close().catch(() => undefined);
     throw err;
   }
-  return { logger, sequelize };
+  const metrics = createServiceMetrics(name, config.METRICS_ENABLED);
+  observePool(metrics, sequelize);
+  return { logger, sequelize, metrics };
 }
 
 /**
@@ -59,6 +65,6 @@ export function serveMain(
   runMain(name, async () => {
     loadDotenv();
     const running = await start();
-    onShutdown(createLogger(name, 'info'), [() => running.close()], shutdownTimeoutMs);
+    onShutdown(createLogger(name, 'info'), [() => running.close(), shutdownTracing], shutdownTimeoutMs);
   });
 }

@@ -28,6 +28,8 @@ export function openapiPathFrom(dirname: string): string {
 
 export interface ServiceAppOptions {
   logger: Logger;
+  /** Runs right after the request id: the access log, request metrics and the trace context (observability). */
+  observe?: RequestHandler | RequestHandler[];
   /** What `/ready` checks. */
   readiness: Record<string, ReadinessCheck>;
   openapiPath: string;
@@ -49,7 +51,7 @@ export interface ServiceAppOptions {
 }
 
 /**
- * Every service's Express app in one order: request id → `first` → health and readiness → `probes` → API docs →
+ * Every service's Express app in one order: request id → `observe` → `first` → health and readiness → `probes` → API docs →
  * internal token and JSON bodies (internal services) → routes → 404 problem → refusals → error handler.
  * ETags are off (Express's weak ETag over every body costs a hash per answer; a route that wants one sets it),
  * and the query parser is Express 5's `simple` everywhere (no nested objects from `a[b]=1`).
@@ -61,6 +63,7 @@ export function serviceApp(o: ServiceAppOptions): Express {
   app.set('query parser', 'simple');
   if (o.trustProxy !== undefined) app.set('trust proxy', o.trustProxy);
   app.use(requestId);
+  if (o.observe) app.use(o.observe);
   for (const handler of o.first ?? []) app.use(handler);
   app.use(healthRoutes(o.readiness));
   for (const handler of o.probes ?? []) app.use(handler);

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import YAML from 'yaml';
 import { gatewayConfig, bookingConfig, flightConfig, notificationConfig } from '@skyway/testkit';
+import { dashboardExpressions, metricNamesIn } from './support/metrics';
 
 /** docker-compose.yml is a deliverable we cannot run here (no Docker engine), so it is checked as data. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -45,7 +47,8 @@ const APPS = {
 
 describe('docker-compose.yml', () => {
   test('has MySQL 8, RabbitMQ with the management UI, and the four services', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(
+    const always = Object.keys(compose.services).filter((n) => !compose.services[n].profiles);
+    expect(always.sort()).toEqual(
       [
         'api-gateway',
         'booking-service',
@@ -118,3 +121,158 @@ describe('docker-compose.yml', () => {
     for (const name of used) expect([name, documented.includes(`${name}=`)]).toEqual([name, true]);
   });
 });
+
+/** The `observability` profile: Prometheus scraping the four services and Grafana with the Skyway dashboard. */
+describe('docker-compose.yml, observability profile', () => {
+  const inProfile = Object.entries<Record<string, unknown>>(compose.services)
+    .filter(([, svc]) => (svc.profiles as string[] | undefined)?.includes('observability'))
+    .map(([name]) => name);
+  /** `./host/path:/container/path[:ro]` bind mounts of a service, as [host path, container path]. */
+  const binds = (name: string) =>
+    (compose.services[name].volumes as string[])
+      .filter((v) => v.startsWith('./'))
+      .map((v) => v.split(':').slice(0, 2) as [string, string]);
+  const hostPath = (p: string) => path.join(ROOT, p);
+
+  test('adds Prometheus and Grafana, and only them; every bind mount points at a file in the repository', () => {
+    expect(inProfile.sort()).toEqual(['grafana', 'prometheus']);
+    for (const name of inProfile) {
+      const mounts = binds(name);
+      expect(mounts.length).toBeGreaterThan(0);
+      for (const [host] of mounts)
+        expect([name, host, fs.existsSync(hostPath(host))]).toEqual([name, host, true]);
+    }
+    expect(compose.services.grafana.depends_on).toEqual({ prometheus: { condition: 'service_healthy' } });
+    // Neither is reachable from outside the host, and the gateway's metrics port is not published at all.
+    for (const name of inProfile)
+      for (const p of compose.services[name].ports as string[]) expect(p).toMatch(/^127\.0\.0\.1:/);
+    expect(compose.services['api-gateway'].ports).toEqual(['3000:3000']);
+  });
+
+  const promConfig = YAML.parse(fs.readFileSync(hostPath('deploy/prometheus/prometheus.yml'), 'utf8'));
+
+  test('Prometheus scrapes the four services where they serve /metrics', () => {
+    const gatewayEnv = serviceEnv('api-gateway', example);
+    const targets = Object.fromEntries(
+      (
+        promConfig.scrape_configs as Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>
+      ).map((j) => [j.job_name, j.static_configs.flatMap((c) => c.targets)]),
+    );
+    expect(targets).toEqual({
+      'api-gateway': [`api-gateway:${gatewayEnv.METRICS_PORT}`],
+      'flight-service': [`flight-service:${serviceEnv('flight-service', example).FLIGHT_SERVICE_PORT}`],
+      'booking-service': [`booking-service:${serviceEnv('booking-service', example).BOOKING_SERVICE_PORT}`],
+      'notification-service': [
+        `notification-service:${serviceEnv('notification-service', example).NOTIFICATION_SERVICE_PORT}`,
+      ],
+    });
+    expect(gatewayEnv.METRICS_PORT).not.toBe(gatewayEnv.GATEWAY_PORT);
+    // The rule files it names are mounted next to it.
+    const mounted = binds('prometheus').map(([, c]) => c);
+    for (const rules of promConfig.rule_files as string[])
+      expect(mounted).toContain(`/etc/prometheus/${rules}`);
+  });
+
+  const promtool = (() => {
+    try {
+      execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  (promtool ? test : test.skip)('promtool accepts the scrape config and the alerting rules', () => {
+    execFileSync('promtool', ['check', 'config', hostPath('deploy/prometheus/prometheus.yml')], {
+      stdio: 'pipe',
+    });
+  });
+
+  const datasources = YAML.parse(
+    fs.readFileSync(hostPath('deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8'),
+  ).datasources as Array<{ uid: string; type: string; url: string }>;
+  const providers = YAML.parse(
+    fs.readFileSync(hostPath('deploy/grafana/provisioning/dashboards/skyway.yml'), 'utf8'),
+  ).providers as Array<{ type: string; options: { path: string } }>;
+  const dashboard = JSON.parse(fs.readFileSync(hostPath('deploy/grafana/dashboards/skyway.json'), 'utf8'));
+
+  test('Grafana: the datasource is the profile’s Prometheus; the provider loads the mounted dashboards', () => {
+    expect(datasources).toEqual([
+      expect.objectContaining({
+        type: 'prometheus',
+        uid: 'skyway-prometheus',
+        url: 'http://prometheus:9090',
+      }),
+    ]);
+    const dashboardsMount = binds('grafana').find(([host]) => host === './deploy/grafana/dashboards');
+    expect(providers).toEqual([
+      expect.objectContaining({ type: 'file', options: { path: dashboardsMount?.[1] } }),
+    ]);
+  });
+
+  test('the dashboard is valid Grafana JSON: uid, title, schemaVersion, panels with type, targets, gridPos', () => {
+    expect(dashboard).toEqual(
+      expect.objectContaining({
+        uid: expect.any(String),
+        title: 'Skyway',
+        schemaVersion: expect.any(Number),
+      }),
+    );
+    expect(dashboard.uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
+    const ids = new Set<number>();
+    for (const panel of dashboard.panels) {
+      expect(panel).toEqual(
+        expect.objectContaining({ id: expect.any(Number), type: 'timeseries', title: expect.any(String) }),
+      );
+      ids.add(panel.id);
+      const { h, w, x, y } = panel.gridPos;
+      for (const n of [h, w, x, y]) expect(Number.isInteger(n) && n >= 0).toBe(true);
+      expect(x + w).toBeLessThanOrEqual(24);
+      expect(panel.targets.length).toBeGreaterThan(0);
+      for (const t of [panel, ...panel.targets])
+        expect(t.datasource).toEqual({ type: 'prometheus', uid: datasources[0].uid });
+      for (const t of panel.targets)
+        expect(t).toEqual(expect.objectContaining({ refId: expect.any(String), expr: expect.any(String) }));
+    }
+    expect(ids.size).toBe(dashboard.panels.length);
+    const titles = dashboard.panels.map((p: { title: string }) => p.title).join(' | ');
+    for (const needed of [
+      /bookings\/s by outcome/i,
+      /p50/,
+      /p99/,
+      /outbox backlog/i,
+      /dead-letter/i,
+      /seat conflicts/i,
+      /event-loop lag/i,
+    ])
+      expect(titles).toMatch(needed);
+  });
+
+  test('every metric the dashboard and the alerts query is one a service declares', () => {
+    const declared = new Set(
+      metricNamesDeclared().flatMap((n) => [n, `${n}_bucket`, `${n}_sum`, `${n}_count`]),
+    );
+    // prom-client's default process metrics, and Prometheus' own `up`.
+    for (const n of ['nodejs_eventloop_lag_p99_seconds', 'up']) declared.add(n);
+    const used = new Set(dashboardExpressions().flatMap(metricNamesIn));
+    expect(used.size).toBeGreaterThan(10);
+    for (const name of used) expect([name, declared.has(name)]).toEqual([name, true]);
+  });
+});
+
+/** Names of the metrics the services' sources declare (`name: '…'` next to a prom-client metric). */
+function metricNamesDeclared(): string[] {
+  const files = [
+    'common/src/metrics.ts',
+    'api-gateway/src/metrics.ts',
+    'booking-service/src/metrics.ts',
+    'notification-service/src/metrics.ts',
+  ];
+  const names = files.flatMap((f) =>
+    [...fs.readFileSync(path.join(ROOT, f), 'utf8').matchAll(/name: '([a-z_:]+)'/g)].map((m) => m[1]),
+  );
+  // observePool's gauges are named through a helper: gauge('db_pool_…', …).
+  const pool = [
+    ...fs.readFileSync(path.join(ROOT, 'common/src/metrics.ts'), 'utf8').matchAll(/gauge\('([a-z_]+)'/g),
+  ];
+  return [...names, ...pool.map((m) => m[1])];
+}

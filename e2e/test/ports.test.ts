@@ -95,6 +95,8 @@ test('npm start with only the four ports moved: the gateway reaches every servic
     FLIGHT_SERVICE_PORT: String(ports.flight),
     BOOKING_SERVICE_PORT: String(ports.booking),
     NOTIFICATION_SERVICE_PORT: String(ports.notify),
+    // The gateway's metrics listener too: its default (9464) is one port for every run on this machine.
+    METRICS_PORT: String(await freePort()),
     // No URL from the test's own environment, nor from a developer's .env (dotenv never overrides a variable
     // that is set, even to ''): an empty variable is an unset one, so every URL is its default.
     FLIGHT_SERVICE_URL: '',

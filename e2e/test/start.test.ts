@@ -37,6 +37,8 @@ test('npm start runs the four services with demo data; one exiting leaves the ot
     FLIGHT_SERVICE_PORT: String(ports.flight),
     BOOKING_SERVICE_PORT: String(ports.booking),
     NOTIFICATION_SERVICE_PORT: String(ports.notify),
+    // The gateway's metrics listener too: its default (9464) is one port for every run on this machine.
+    METRICS_PORT: String(await freePort()),
     FLIGHT_SERVICE_URL: `http://127.0.0.1:${ports.flight}`,
     BOOKING_SERVICE_URL: `http://127.0.0.1:${ports.booking}`,
     NOTIFICATION_SERVICE_URL: `http://127.0.0.1:${ports.notify}`,

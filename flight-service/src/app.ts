@@ -1,6 +1,13 @@
 import { Router, type Express } from 'express';
 import type { Sequelize } from 'sequelize';
-import { openapiPathFrom, serviceApp, type Logger } from '@skyway/common';
+import {
+  createServiceMetrics,
+  observability,
+  openapiPathFrom,
+  serviceApp,
+  type Logger,
+  type ServiceMetrics,
+} from '@skyway/common';
 import { useCases } from './app/index';
 import { noSearchCache, type SearchCache } from './clients/search-cache';
 import type { FlightConfig } from './config';
@@ -26,6 +33,8 @@ export interface FlightAppDeps {
   config: Pick<FlightConfig, 'INTERNAL_TOKEN'> & Partial<Pick<FlightConfig, 'SEARCH_CACHE_TTL_MS'>>;
   logger: Logger;
   sequelize: Sequelize;
+  /** The process's metrics (a fresh registry when absent, e.g. an app built by a test). */
+  metrics?: ServiceMetrics;
   models: Models;
   /** Search and flight-read cache (Redis when configured); none: every read goes to MySQL. */
   cache?: SearchCache;
@@ -42,11 +51,13 @@ export function buildApp({
   models,
   cache = noSearchCache(),
   observeQueries,
+  metrics,
 }: FlightAppDeps): Express {
   const stores = openStores(sequelize, models, observeQueries);
   const uses = useCases(stores, cache);
   return serviceApp({
     logger,
+    observe: observability(metrics ?? createServiceMetrics('flight-service'), logger),
     readiness: { database: stores.ping },
     openapiPath: OPENAPI_PATH,
     internalToken: config.INTERNAL_TOKEN,

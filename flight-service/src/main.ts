@@ -22,7 +22,7 @@ export async function startFlightService(env: NodeJS.ProcessEnv = process.env): 
   const lifecycle = new Lifecycle();
   return lifecycle.start(async () => {
     // Multiple statements let a seat reservation hold the flight row for a single round trip.
-    const { logger, sequelize } = await openService('flight-service', config, MIGRATIONS_DIR, {
+    const { logger, sequelize, metrics } = await openService('flight-service', config, MIGRATIONS_DIR, {
       multipleStatements: true,
     });
     lifecycle.add('database pool', () => sequelize.close());
@@ -42,7 +42,7 @@ export async function startFlightService(env: NodeJS.ProcessEnv = process.env): 
         })
       : noSearchCache();
     lifecycle.add('search cache', () => cache.close());
-    const app = buildApp({ config, logger, sequelize, models, cache });
+    const app = buildApp({ config, logger, sequelize, models, cache, metrics });
     const server = await listen(app, config.FLIGHT_SERVICE_PORT, config);
     lifecycle.add('HTTP server', () => closeServer(server));
     const port = listeningPort(server);

@@ -1,6 +1,13 @@
 import type { Express } from 'express';
 import type { Sequelize } from 'sequelize';
-import { openapiPathFrom, serviceApp, type Logger } from '@skyway/common';
+import {
+  createServiceMetrics,
+  observability,
+  openapiPathFrom,
+  serviceApp,
+  type Logger,
+  type ServiceMetrics,
+} from '@skyway/common';
 import type { NotificationConfig } from './config';
 import type { NotificationsStore } from './db/notifications-store';
 import { notificationRoutes } from './http/routes';
@@ -11,6 +18,8 @@ export interface AppDeps {
   config: Pick<NotificationConfig, 'INTERNAL_TOKEN'>;
   logger: Logger;
   sequelize: Sequelize;
+  /** The process's metrics (a fresh registry when absent, e.g. an app built by a test). */
+  metrics?: ServiceMetrics;
   store: NotificationsStore;
   /** True while connected to the broker and consuming. */
   brokerReady: () => boolean;
@@ -19,6 +28,7 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): Express {
   return serviceApp({
     logger: deps.logger,
+    observe: observability(deps.metrics ?? createServiceMetrics('notification-service'), deps.logger),
     readiness: {
       database: () => deps.sequelize.authenticate(),
       broker: () => {

@@ -20,6 +20,7 @@ import { EventConsumer } from './events/consumer';
 import { amqpNames, type AmqpNames } from './events/topology';
 import { scheduleReminders } from './jobs/reminders';
 import { scheduleFailedRetry } from './jobs/retry-failed';
+import { notificationMetrics } from './metrics';
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'db', 'migrations');
 
@@ -50,12 +51,15 @@ export async function startNotificationService(
   const config = loadConfig(env);
   const lifecycle = new Lifecycle();
   return lifecycle.start(async () => {
-    const { logger, sequelize } = await openService('notification-service', config, MIGRATIONS_DIR);
+    const { logger, sequelize, metrics } = await openService('notification-service', config, MIGRATIONS_DIR);
     lifecycle.add('database pool', () => sequelize.close());
     if (!config.SMTP_URL)
       logger.warn('SMTP_URL is not set: emails are written to the log instead of being sent');
     const mailer = createMailer(config, logger);
     lifecycle.add('mailer', () => mailer.close());
+    const names = amqpNamesFor(config);
+    // The DLQ gauge asks the consumer (made below, before anything can scrape) at scrape time.
+    const counters = notificationMetrics(metrics, () => consumer.queueDepth(names.dlq));
     const deps: NotifierDeps = {
       config,
       logger,
@@ -63,8 +67,8 @@ export async function startNotificationService(
       mailer,
       mailDomain: mailDomain(config.MAIL_FROM),
       retryDelayMs: (n) => retryDelayMs(n, config.RETRY_BASE_DELAY_MS, config.RETRY_MAX_DELAY_MS),
+      metrics: counters,
     };
-    const names = amqpNamesFor(config);
     const consumer = new EventConsumer<BookingEvent>({
       url: config.AMQP_URL,
       names,
@@ -74,6 +78,7 @@ export async function startNotificationService(
       parse: parseBookingEvent,
       handle: bookingEventHandler(deps),
       logger,
+      metrics: counters,
     });
     await consumer.start();
     lifecycle.add('event consumer', () => consumer.stop());
@@ -84,6 +89,7 @@ export async function startNotificationService(
     const app = buildApp({
       config,
       logger,
+      metrics,
       sequelize,
       store: deps.store,
       brokerReady: () => consumer.isReady(),

@@ -73,7 +73,13 @@ async function main(): Promise<void> {
       [...SERVICE_NODE_FLAGS, path.join(ROOT, s.dir, 'dist', 'main.js')],
       {
         cwd: ROOT,
-        env: { ...process.env, ...s.env, ...(s.dir === 'flight-service' ? searchCache : {}) },
+        // In a terminal the services log pretty lines (their stdout is this script's pipe, not the terminal).
+        env: {
+          ...(process.stdout.isTTY ? { LOG_FORMAT: 'pretty' } : {}),
+          ...process.env,
+          ...s.env,
+          ...(s.dir === 'flight-service' ? searchCache : {}),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

@@ -5,6 +5,8 @@ import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import {
   type HttpProblem,
   INTERNAL_TOKEN_HEADER,
+  inRequestTrace,
+  injectTraceHeaders,
   REQUEST_ID_HEADER,
   requestContext,
   sendProblem,
@@ -45,7 +47,9 @@ const exchangeOf = (res: ServerResponse): Exchange => {
 /** Answers with a problem in the request's own context (socket events may run in another's). */
 function answer(req: IncomingMessage, res: ServerResponse, problem: HttpProblem): void {
   const requestId = String(req.headers[REQUEST_ID_HEADER] ?? '');
-  requestContext.run({ requestId }, () => sendProblem(req as Request, res as Response, problem));
+  inRequestTrace(res as Response, () =>
+    requestContext.run({ requestId }, () => sendProblem(req as Request, res as Response, problem)),
+  );
 }
 
 /** The gateway gives up on the upstream call: answers now and drops the outgoing request. */
@@ -93,6 +97,8 @@ export interface UpstreamOptions {
   timeoutMs: number;
   internalToken: string;
   logger: Logger;
+  /** Counts a call the upstream did not answer (the gateway_upstream_errors_total metric). */
+  onUpstreamError?: (upstream: string, kind: 'unavailable' | 'timeout') => void;
 }
 
 /**
@@ -131,8 +137,11 @@ export function proxyTo(upstream: UpstreamOptions): RequestHandler {
       clearTimeout(exchange.timer);
       if (exchange.abortedWith) return;
       const code = (err as NodeJS.ErrnoException).code;
-      requestContext.run({ requestId: String(req.headers[REQUEST_ID_HEADER] ?? '') }, () =>
-        upstream.logger.warn('upstream call failed', { upstream: upstream.name, code, error: err.message }),
+      upstream.onUpstreamError?.(upstream.name, 'unavailable');
+      inRequestTrace(res as Response, () =>
+        requestContext.run({ requestId: String(req.headers[REQUEST_ID_HEADER] ?? '') }, () =>
+          upstream.logger.warn('upstream call failed', { upstream: upstream.name, code, error: err.message }),
+        ),
       );
       if (res.headersSent) {
         res.destroy();
@@ -164,9 +173,12 @@ export function proxyTo(upstream: UpstreamOptions): RequestHandler {
     delete req.headers.authorization;
     // Node already answered the client's 100-continue; and http-proxy skips its proxyReq event with it.
     delete req.headers.expect;
+    // The gateway's own span is the upstream's parent; a client's invalid traceparent never travels on.
+    injectTraceHeaders(req.headers);
 
     const exchange = exchangeOf(res);
     exchange.timer = setTimeout(() => {
+      upstream.onUpstreamError?.(upstream.name, 'timeout');
       upstream.logger.warn('upstream did not answer in time', {
         upstream: upstream.name,
         timeoutMs: upstream.timeoutMs,

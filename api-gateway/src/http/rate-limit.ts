@@ -19,6 +19,8 @@ export interface LimiterOptions {
   redis?: RedisCommander;
   redisKeyPrefix: string;
   logger: Logger;
+  /** Counts a refusal (the gateway_rate_limit_rejections_total metric). */
+  onLimited?: (policy: string) => void;
 }
 
 /** IPv6 clients are counted per /64: one subscriber usually owns the whole /64 and can rotate inside it. */
@@ -68,6 +70,7 @@ export function createLimiter(opts: LimiterOptions): RequestHandler {
       error: (err, message) => warn(message ?? 'rate limiter error', err),
     },
     handler: (req, res) => {
+      opts.onLimited?.(opts.name);
       sendProblem(req, res, problemFor({ code: 'rate-limited' }));
     },
   });

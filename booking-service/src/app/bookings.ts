@@ -18,6 +18,7 @@ import {
 import type { ClaimFence, StoredAnswer } from '../domain/idempotency';
 import { newLocator, withSeats, type Passenger } from '../domain/seats';
 import { cancelByUser, giveUpHold, needsRelease } from '../domain/transitions';
+import { NO_METRICS, seatConflictOf, type BookingMetrics } from '../metrics';
 import { retryInBackground } from './background-retry';
 import { Refused } from './refusals';
 import type { SeatReleaser } from './release-seats';
@@ -54,6 +55,8 @@ export interface BookingServiceDeps {
   unpaidSeatCaps: UnpaidSeatCaps;
   /** Called after a transaction that wrote outbox events committed (wakes the relay). */
   onEvents: () => void;
+  /** Counts outcomes (bookings_total, seat conflicts); nothing is counted when absent. */
+  metrics?: BookingMetrics;
   now?: () => Date;
 }
 
@@ -74,9 +77,11 @@ export interface CreateFence {
 /** The booking use cases: the saga, reads, and the user's cancel. */
 export class BookingService {
   private readonly now: () => Date;
+  private readonly metrics: BookingMetrics;
 
   constructor(private readonly deps: BookingServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.metrics = deps.metrics ?? NO_METRICS;
   }
 
   /** The flight for a new booking: cached when that lets the booking go ahead, fresh for any refusal. */
@@ -98,6 +103,7 @@ export class BookingService {
     const refusal = hopelessHold(flight, noOfSeats, now);
     if (refusal === 'departed') throw new Refused({ kind: 'flight-departed', flightId: flight.id });
     if (refusal === 'not-enough-seats') {
+      this.metrics.seatConflict('not-enough-seats');
       throw new Refused({
         kind: 'not-enough-seats',
         flightId: flight.id,
@@ -197,6 +203,7 @@ export class BookingService {
         throw new Refused({ kind: 'booking-not-recorded' });
       }
       if (outcome === 'held') {
+        this.metrics.booking('created');
         this.deps.onEvents();
         // Nothing else can have touched the booking yet (its id is not out), so the row is what we wrote.
         return view;
@@ -214,6 +221,8 @@ export class BookingService {
     if (hold.kind === 'held') throw new Refused({ kind: 'cancelled-while-held', bookingId: record.id });
     if (hold.kind === 'unreachable') throw new Refused({ kind: 'flight-service-down', before: 'hold' });
     if (hold.status === 404) throw new Refused({ kind: 'flight-not-found', flightId: flight.id });
+    const conflict = hold.status === 409 ? seatConflictOf(hold.type) : undefined;
+    if (conflict) this.metrics.seatConflict(conflict);
     if (hold.status === 409 && hold.type === SEAT_TAKEN && hold.seats) {
       throw new Refused({ kind: 'seat-taken', seats: hold.seats });
     }
@@ -313,6 +322,7 @@ export class BookingService {
         return toBookingView(decision.booking);
       case 'cancelled': {
         const { booking } = decision.change;
+        this.metrics.booking('cancelled');
         this.deps.onEvents();
         if (needsRelease(booking)) await this.deps.releaser.release(booking);
         return toBookingView(booking);

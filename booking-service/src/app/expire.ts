@@ -1,5 +1,6 @@
 import type { BookingsStore, SeatsToRelease } from '../db/bookings-store';
 import { expire, giveUpHold, needsRelease, releaseLeaseUntil } from '../domain/transitions';
+import { NO_METRICS, type BookingMetrics } from '../metrics';
 
 export interface ExpiryDeps {
   store: BookingsStore;
@@ -12,6 +13,8 @@ export interface ExpiryDeps {
    * given up and whatever it may hold is released.
    */
   staleHoldMs: number;
+  /** Counts expired bookings (bookings_total); nothing is counted when absent. */
+  metrics?: BookingMetrics;
   now?: () => Date;
 }
 
@@ -54,6 +57,7 @@ export class Expiry {
     const changes = await store.claimExpired(now, abandonedBefore, batchSize, (b) =>
       expire(b, now, releaseRetrySeconds),
     );
+    if (changes.length) (this.deps.metrics ?? NO_METRICS).booking('expired', changes.length);
     return changes.map(({ booking }) => ({
       id: booking.id,
       flightId: booking.flightId,

@@ -4,6 +4,7 @@ import type { PaymentRow, PaymentsStore } from '../db/payments-store';
 import type { BookingRecord, PaymentRefusal } from '../domain/booking';
 import { PaymentDeclinedError, type PaymentProvider } from '../domain/payment-provider';
 import { abandonPayment, confirmPayment, startPayment, type BookingChange } from '../domain/transitions';
+import { NO_METRICS, type BookingMetrics } from '../metrics';
 import { retryInBackground } from './background-retry';
 import { Refused, type Refusal } from './refusals';
 
@@ -23,6 +24,8 @@ export interface PaymentServiceDeps {
   /** The longest a provider call may take before the attempt is given up (and the booking unlocked). */
   paymentTimeoutSeconds: number;
   onEvents: () => void;
+  /** Counts confirmed bookings (bookings_total); nothing is counted when absent. */
+  metrics?: BookingMetrics;
   now?: () => Date;
 }
 
@@ -171,6 +174,7 @@ export class PaymentService {
       logger.error('charged a booking that is no longer pending; refund needed', { bookingId, providerRef });
       throw new Refused({ kind: 'changed-while-paying', bookingId });
     }
+    (this.deps.metrics ?? NO_METRICS).booking('confirmed');
     this.deps.onEvents();
     return toPaymentView(payment);
   }

@@ -1,5 +1,11 @@
 import type { Sequelize } from 'sequelize';
-import { isRetryableTxError, sqlTime, withConnection, type BookingEvent } from '@skyway/common';
+import {
+  currentTraceparent,
+  isRetryableTxError,
+  sqlTime,
+  withConnection,
+  type BookingEvent,
+} from '@skyway/common';
 
 /** A statement (or statements) with its values, to be sent inside another store's transaction. */
 export interface SqlPart {
@@ -10,7 +16,8 @@ export interface SqlPart {
 /**
  * Appends an event to the outbox, in the caller's transaction (the only place an outbox row is written), so the
  * state change and its event commit or roll back together. With `onlyIf` (an SQL condition, e.g. on a session
- * variable the same round trip set) the row is written only when it holds.
+ * variable the same round trip set) the row is written only when it holds. The row keeps the trace context of the
+ * request writing it (its `traceparent`), for the relay to send on.
  */
 export function appendEvent(event: BookingEvent, onlyIf?: string): SqlPart {
   const values = [
@@ -18,13 +25,14 @@ export function appendEvent(event: BookingEvent, onlyIf?: string): SqlPart {
     event.data.bookingId,
     event.type,
     JSON.stringify(event),
+    currentTraceparent(),
     sqlTime(new Date(event.occurredAt)),
   ];
   const sql = onlyIf
-    ? `INSERT INTO outbox_events (event_id, booking_id, type, payload, created_at, published_at)
-         SELECT ?, ?, ?, ?, ?, NULL FROM DUAL WHERE ${onlyIf}`
-    : `INSERT INTO outbox_events (event_id, booking_id, type, payload, created_at, published_at)
-         VALUES (?, ?, ?, ?, ?, NULL)`;
+    ? `INSERT INTO outbox_events (event_id, booking_id, type, payload, traceparent, created_at, published_at)
+         SELECT ?, ?, ?, ?, ?, ?, NULL FROM DUAL WHERE ${onlyIf}`
+    : `INSERT INTO outbox_events (event_id, booking_id, type, payload, traceparent, created_at, published_at)
+         VALUES (?, ?, ?, ?, ?, ?, NULL)`;
   return { sql, values };
 }
 
@@ -34,6 +42,8 @@ export interface PendingEvent {
   eventId: string;
   type: string;
   payload: string;
+  /** W3C trace context of the request that wrote the event (null: written outside any trace). */
+  traceparent: string | null;
 }
 
 /** The outbox as the relay and the purge job see it. */
@@ -60,7 +70,7 @@ export class OutboxStore {
           `UPDATE outbox_relay_lease SET holder = ?, expires_at = NOW(3) + INTERVAL ? MICROSECOND
             WHERE name = 'relay' AND (holder = ? OR holder IS NULL OR expires_at < NOW(3));
            SELECT holder = ? AS mine FROM outbox_relay_lease WHERE name = 'relay';
-           SELECT id, event_id AS eventId, type, payload FROM outbox_events
+           SELECT id, event_id AS eventId, type, payload, traceparent FROM outbox_events
             WHERE published_at IS NULL
               AND (SELECT holder FROM outbox_relay_lease WHERE name = 'relay') = ?
             ORDER BY id LIMIT ?`,
@@ -92,6 +102,18 @@ export class OutboxStore {
     await withConnection(this.sequelize, (run) =>
       run("UPDATE outbox_relay_lease SET holder = NULL WHERE name = 'relay' AND holder = ?", [holder]),
     );
+  }
+
+  /** Unpublished events and the age of the oldest one, in seconds (for the outbox gauges). */
+  async backlog(): Promise<{ pending: number; oldestAgeSeconds: number }> {
+    const [row] = (await withConnection(this.sequelize, (run) =>
+      run(
+        `SELECT COUNT(*) AS pending,
+                COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), UTC_TIMESTAMP(3)), 0) / 1e6 AS age
+           FROM outbox_events WHERE published_at IS NULL`,
+      ),
+    )) as Array<{ pending: number | string; age: number | string }>;
+    return { pending: Number(row?.pending ?? 0), oldestAgeSeconds: Math.max(0, Number(row?.age ?? 0)) };
   }
 
   /** Deletes rows published before `before`, in batches of `batch`; returns how many went. */

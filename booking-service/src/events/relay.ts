@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
-import type { Logger } from '@skyway/common';
+import {
+  contextFromHeaders,
+  contextWithSpan,
+  injectTraceHeaders,
+  SpanKind,
+  startSpan,
+  type Logger,
+} from '@skyway/common';
 import type { OutboxStore, PendingEvent } from '../db/outbox-store';
+import { NO_METRICS, type BookingMetrics } from '../metrics';
 
 export interface OutboxRelayOptions {
   outbox: OutboxStore;
@@ -18,6 +26,7 @@ export interface OutboxRelayOptions {
    * after this one died without giving it up. Default: the confirm timeout + 5 s.
    */
   leaseMs?: number;
+  metrics?: BookingMetrics;
 }
 
 /**
@@ -136,42 +145,57 @@ export class OutboxRelay {
       this.publish(channel, rows),
     );
     if (!batch) return 0;
-    if (batch.confirmed < batch.read) throw new Error('the broker did not confirm every event');
+    if (batch.confirmed < batch.read) {
+      (this.opts.metrics ?? NO_METRICS).publishFailed(batch.read - batch.confirmed);
+      throw new Error('the broker did not confirm every event');
+    }
     return batch.confirmed;
   }
 
-  /** Publishes rows in order; returns the ids of the confirmed prefix (a later row never overtakes a failed one). */
+  /**
+   * Publishes rows in order; returns the ids of the confirmed prefix (a later row never overtakes a failed one).
+   * Each message carries, in its headers, the trace context its outbox row was written in (a producer span of it).
+   */
   private async publish(channel: ConfirmChannel, rows: PendingEvent[]): Promise<number[]> {
     const timeoutMs = this.opts.confirmTimeoutMs ?? 10_000;
-    const outcomes = rows.map(
-      (row) =>
-        new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), timeoutMs);
-          try {
-            channel.publish(
-              this.opts.exchange,
-              row.type,
-              Buffer.from(row.payload, 'utf8'),
-              {
-                persistent: true,
-                contentType: 'application/json',
-                messageId: row.eventId,
-                type: row.type,
-              },
-              (err) => {
-                clearTimeout(timer);
-                resolve(!err);
-              },
-            );
-          } catch {
-            clearTimeout(timer);
-            resolve(false);
-          }
-        }),
-    );
+    const outcomes = rows.map((row) => {
+      const parent = contextFromHeaders(row.traceparent ? { traceparent: row.traceparent } : undefined);
+      const span = startSpan(`publish ${row.type}`, SpanKind.PRODUCER, parent);
+      const headers = injectTraceHeaders({}, contextWithSpan(span, parent));
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        try {
+          channel.publish(
+            this.opts.exchange,
+            row.type,
+            Buffer.from(row.payload, 'utf8'),
+            {
+              persistent: true,
+              contentType: 'application/json',
+              messageId: row.eventId,
+              type: row.type,
+              headers,
+            },
+            (err) => {
+              clearTimeout(timer);
+              resolve(!err);
+            },
+          );
+        } catch {
+          clearTimeout(timer);
+          resolve(false);
+        }
+      }).then((ok) => {
+        span.end();
+        return ok;
+      });
+    });
     const results = await Promise.all(outcomes);
     const firstFailure = results.indexOf(false);
     const confirmed = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+    const byType = new Map<string, number>();
+    for (const r of confirmed) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+    for (const [type, n] of byType) (this.opts.metrics ?? NO_METRICS).published(type, n);
     return confirmed.map((r) => Number(r.id));
   }
 

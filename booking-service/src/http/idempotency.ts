@@ -3,6 +3,7 @@ import type { RequestHandler, Response } from 'express';
 import { badRequest, conflict, requireIdentity, unprocessable, type Logger } from '@skyway/common';
 import { retryInBackground } from '../app/background-retry';
 import type { ClaimFence, IdempotencyKeys } from '../app/idempotency';
+import type { BookingMetrics } from '../metrics';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** 1–255 printable ASCII characters (contract). */
@@ -64,6 +65,8 @@ export interface IdempotencyOptions {
   scope: string;
   required: boolean;
   logger: Logger;
+  /** Counts replays and key conflicts (idempotency_requests_total). */
+  metrics?: BookingMetrics;
 }
 
 function bodyText(body: unknown): string {
@@ -117,6 +120,8 @@ export function idempotency(opts: IdempotencyOptions): RequestHandler {
       );
       throw err;
     }
+    if (claim.kind !== 'claimed')
+      opts.metrics?.idempotency(claim.kind === 'replay' ? 'replayed' : claim.kind);
     if (claim.kind === 'mismatch') {
       throw unprocessable('This Idempotency-Key was already used with a different request');
     }

@@ -6,6 +6,7 @@ import type { PaymentService } from '../app/payments';
 import { settledOf } from '../app/refusals';
 import type { SeatChanges } from '../app/seat-changes';
 import { claimFenceOf, idempotencyKeyOf, idempotency, releaseKeyAfter } from './idempotency';
+import type { BookingMetrics } from '../metrics';
 import { bookingCreate, idParams, pageQuery, paymentCreate, seatChange } from './schemas';
 
 export interface RouteDeps {
@@ -14,6 +15,7 @@ export interface RouteDeps {
   seatChanges: SeatChanges;
   idempotencyStore: IdempotencyKeys;
   logger: Logger;
+  bookingMetrics?: BookingMetrics;
 }
 
 const bookingLocation = (id: number) => `/api/v1/bookings/${id}`;
@@ -28,12 +30,13 @@ export function bookingRoutes({
   seatChanges,
   idempotencyStore,
   logger,
+  bookingMetrics: metrics,
 }: RouteDeps): Router {
   const router = Router();
 
   router.post(
     '/api/v1/bookings',
-    idempotency({ store: idempotencyStore, scope: 'bookings', required: false, logger }),
+    idempotency({ store: idempotencyStore, scope: 'bookings', required: false, logger, metrics }),
     async (req, res) => {
       const who = requireIdentity(req);
       const input = validate(bookingCreate, req.body, 'body');
@@ -77,7 +80,7 @@ export function bookingRoutes({
 
   router.post(
     '/api/v1/payments',
-    idempotency({ store: idempotencyStore, scope: 'payments', required: true, logger }),
+    idempotency({ store: idempotencyStore, scope: 'payments', required: true, logger, metrics }),
     async (req, res) => {
       const who = requireIdentity(req);
       const input = validate(paymentCreate, req.body, 'body');

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { contractViolation, rawRequest, type RawResponse } from './raw-http';
 import { ADMIN, call } from './stack';
 import { checkAfterAll, gw, stack, useStack } from './use-stack';
+import { parseMetrics, unboundedLabels } from './metrics';
 
 /**
  * Hostile input against every public endpoint of the gateway: bodies (fuzz-bodies.test.ts), query strings,
@@ -105,6 +106,11 @@ export function useFuzzStack(): void {
     const ready = await Promise.all(bases.map(async (base) => (await call(base, 'GET', '/ready')).status));
     expect(ready).toEqual(bases.map(() => 200));
     expect(stack.logs.filter((l) => /uncaught|unhandled/i.test(l))).toEqual([]);
+    // Bounded metric cardinality: whatever was fired, no label value names an id or a raw path.
+    for (const [service, url] of Object.entries(stack.metrics)) {
+      const samples = parseMetrics(await (await fetch(url)).text());
+      expect([service, unboundedLabels(samples)]).toEqual([service, []]);
+    }
   });
   afterAll(() => {
     console.log(

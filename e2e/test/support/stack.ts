@@ -20,6 +20,8 @@ export interface Stack {
   flight: string;
   booking: string;
   notification: string;
+  /** Where each process serves `/metrics` (the gateway on its METRICS_PORT, the others on their own port). */
+  metrics: Record<ServiceName, string>;
   smtp: SmtpSink;
   prefix: string;
   /** Connection to MariaDB (no default database): read any service's tables by qualified name. */
@@ -86,6 +88,7 @@ export async function startStack(
     'notification-service': await freePort(),
   };
   const url = (s: ServiceName) => `http://127.0.0.1:${ports[s]}`;
+  const gatewayMetricsPort = await freePort();
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     NODE_ENV: 'test',
@@ -99,6 +102,7 @@ export async function startStack(
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     GATEWAY_PORT: String(ports['api-gateway']),
+    METRICS_PORT: String(gatewayMetricsPort),
     FLIGHT_SERVICE_PORT: String(ports['flight-service']),
     BOOKING_SERVICE_PORT: String(ports['booking-service']),
     NOTIFICATION_SERVICE_PORT: String(ports['notification-service']),
@@ -165,6 +169,12 @@ export async function startStack(
     flight: url('flight-service'),
     booking: url('booking-service'),
     notification: url('notification-service'),
+    metrics: {
+      'api-gateway': `http://127.0.0.1:${gatewayMetricsPort}/metrics`,
+      'flight-service': `${url('flight-service')}/metrics`,
+      'booking-service': `${url('booking-service')}/metrics`,
+      'notification-service': `${url('notification-service')}/metrics`,
+    },
     smtp,
     prefix,
     db,

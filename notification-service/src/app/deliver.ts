@@ -3,12 +3,14 @@ import type { Mailer } from '../clients/mailer';
 import type { NotificationsStore } from '../db/notifications-store';
 import { messageIdFor } from '../domain/emails';
 import type { FailurePlan, Notification } from '../domain/notifications';
+import type { NotificationMetrics } from '../metrics';
 
 export interface DeliveryDeps {
   store: Pick<NotificationsStore, 'markSent' | 'markSendFailed'>;
   mailer: Mailer;
   logger: Logger;
   mailDomain: string;
+  metrics?: NotificationMetrics;
 }
 
 export type DeliveryResult = { sent: true } | { sent: false; error: string };
@@ -50,7 +52,9 @@ export async function deliver(
   } catch (err) {
     const error = (err as Error).message || String(err);
     const plan = onFailure(n);
-    deps.logger.warn('email not sent', {
+    deps.metrics?.email('failed', n.kind);
+    // At info like 'email sent' (contract: one line per email either way); the consumer warns about the retry.
+    deps.logger.info('email not sent', {
       notificationId: n.id,
       bookingId: n.bookingId,
       kind: n.kind,
@@ -62,6 +66,7 @@ export async function deliver(
     return { sent: false, error };
   }
   await recordSent(deps, n.id);
+  deps.metrics?.email('sent', n.kind);
   deps.logger.info('email sent', {
     notificationId: n.id,
     bookingId: n.bookingId,

@@ -2,6 +2,7 @@ import type { Logger } from '@skyway/common';
 import type { Mailer } from '../clients/mailer';
 import type { NotificationConfig } from '../config';
 import type { NotificationsStore } from '../db/notifications-store';
+import type { NotificationMetrics } from '../metrics';
 
 /** What the use cases share: the consumer's handler and both jobs get the same. */
 export interface NotifierDeps {
@@ -12,4 +13,6 @@ export interface NotifierDeps {
   mailDomain: string;
   /** Delay before message delivery attempt n + 1 after attempt n failed (one of the retry queues' delays). */
   retryDelayMs: (failedAttempt: number) => number;
+  /** Counts emails sent and failed; nothing is counted when absent. */
+  metrics?: NotificationMetrics;
 }

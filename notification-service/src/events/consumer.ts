@@ -5,8 +5,9 @@ import {
   type ConsumeMessage,
   type RecoveringChannelModel,
 } from 'amqplib';
-import type { Logger } from '@skyway/common';
+import { contextFromHeaders, SpanKind, withSpan, type Logger } from '@skyway/common';
 import { nextStepAfter, type DeliveryFailure } from '../domain/delivery';
+import { NO_METRICS, type NotificationMetrics } from '../metrics';
 import { assertTopology, deliveryLimitFor, QueueMismatchError, type AmqpNames } from './topology';
 
 /** The message cannot be understood (not JSON, wrong shape): retrying cannot help, it goes to the DLQ at once. */
@@ -41,6 +42,7 @@ export interface ConsumerOptions<T> {
   handle: (message: T, ctx: DeliveryContext) => Promise<void>;
   logger: Logger;
   reconnectDelayMs?: { initial: number; max: number };
+  metrics?: NotificationMetrics;
 }
 
 export const ATTEMPT_HEADER = 'x-delivery-attempt';
@@ -97,6 +99,21 @@ export class EventConsumer<T> {
       });
     });
     this.model.on('error', (err: Error) => logger.warn('broker connection error', { error: err.message }));
+  }
+
+  /**
+   * How many messages wait in `queue` (the DLQ gauge), on a channel of its own: a failed check closes the
+   * channel it runs on, which must not be the consumer's. Undefined while disconnected.
+   */
+  async queueDepth(queue: string): Promise<number | undefined> {
+    if (!this.channel || !this.model) return undefined;
+    const ch = await (this.model as unknown as ChannelModel).createChannel();
+    ch.on('error', () => undefined);
+    try {
+      return (await ch.checkQueue(queue)).messageCount;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
   }
 
   /** Connected, topology declared, and consuming. */
@@ -167,7 +184,14 @@ export class EventConsumer<T> {
     this.inFlight.add(work);
   }
 
-  private async process(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+  /** Each message is handled in a consumer span continuing the trace its headers carry (the booking's request). */
+  private process(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const parent = contextFromHeaders(msg.properties.headers as Record<string, unknown> | undefined);
+    const name = `consume ${String(msg.properties.type ?? msg.fields.routingKey)}`;
+    return withSpan(name, SpanKind.CONSUMER, () => this.processMessage(ch, msg), parent);
+  }
+
+  private async processMessage(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const { maxAttempts } = this.opts;
     const attempt = attemptOf(msg);
     const routingKey = msg.properties.headers?.['x-original-routing-key'] ?? msg.fields.routingKey;
@@ -181,6 +205,7 @@ export class EventConsumer<T> {
     try {
       await this.opts.handle(message, { attempt, maxAttempts, redelivered: msg.fields.redelivered });
       ch.ack(msg);
+      (this.opts.metrics ?? NO_METRICS).message('consumed');
       return;
     } catch (err) {
       const error = (err as Error).message || String(err);
@@ -211,6 +236,7 @@ export class EventConsumer<T> {
         [DLQ_REASON_HEADER]: step.reason.slice(0, 1000),
       });
       ch.ack(msg);
+      (this.opts.metrics ?? NO_METRICS).message('dead-lettered');
       return;
     }
     const error = failure.kind === 'failed' ? failure.error : '';
@@ -220,6 +246,7 @@ export class EventConsumer<T> {
     logger.warn('message will be retried', { ...meta, nextAttempt: step.nextAttempt, delayMs, error });
     await this.republish(ch, queue.name, msg, step.nextAttempt, { 'x-last-error': error.slice(0, 1000) });
     ch.ack(msg);
+    (this.opts.metrics ?? NO_METRICS).message('retried');
   }
 
   /** Publishes a copy to `queue` and waits for the broker's confirm, so the ack that follows never loses it. */
