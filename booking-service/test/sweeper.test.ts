@@ -90,7 +90,10 @@ test('two sweepers running at once over 200 expired bookings split the work; eac
     },
   );
 
-  const [a, b] = await Promise.all([replicaSweeper(10).runOnce(), replicaSweeper(10).runOnce()]);
+  const sweepers = [replicaSweeper(10), replicaSweeper(10)];
+  // Both pools connected first, so neither sweeper is done before the other has its first connection.
+  await Promise.all(replicas.map((db) => Promise.all([db.query('SELECT 1'), db.query('SELECT 1')])));
+  const [a, b] = await Promise.all(sweepers.map((s) => s.runOnce()));
 
   // Really split: both took some, none was taken twice, together they took all.
   expect(a.expired.length).toBeGreaterThan(0);

@@ -320,7 +320,9 @@ describe('seats, passengers and locators (rules on plain values)', () => {
     ]);
     expect(paths({ flightId: 1, passengers: [{ name: 'A', seat: '12I' }] })).toEqual(['passengers.0.seat']);
     expect(paths({ flightId: 1, passengers: [{ name: 'A', seat: '0A' }] })).toEqual(['passengers.0.seat']);
-    expect(paths({ flightId: 1, passengers: [{ name: 'A', seat: '1000A' }] })).toEqual(['passengers.0.seat']);
+    expect(paths({ flightId: 1, passengers: [{ name: 'A', seat: '10000A' }] })).toEqual([
+      'passengers.0.seat',
+    ]);
     expect(paths({ flightId: 1, passengers: [{ name: '' }] })).toEqual(['passengers.0.name']);
     expect(
       paths({

@@ -362,6 +362,7 @@ describe('OpenAPI document', () => {
       [
         '/health',
         '/ready',
+        '/metrics',
         '/api/v1/cities',
         '/api/v1/cities/{id}',
         '/api/v1/airports',
