@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
@@ -56,6 +57,12 @@ export interface SequelizeOptions {
   logger?: Logger;
   /** Lets `withConnection` send several statements in one round trip (hot paths only; values are always escaped). */
   multipleStatements?: boolean;
+  /**
+   * `wsrep_sync_wait` for every connection of the pool (set on connect). On a Galera cluster 1 makes each read
+   * wait until this node applied what the cluster committed before it, so a row written through another node is
+   * seen; a server without Galera ignores it.
+   */
+  wsrepSyncWait?: number;
 }
 
 /** A Sequelize instance for one database; all times are stored and read as UTC. */
@@ -74,12 +81,82 @@ export function createSequelize(db: DbServer, name: string, opts: SequelizeOptio
       multipleStatements: opts.multipleStatements ?? false,
     },
     define: { timestamps: true },
+    hooks: { afterConnect: (conn) => onConnect(conn as RawConnection, opts.wsrepSyncWait) },
   });
 }
 
+type RawConnection = {
+  query(o: { sql: string; values?: unknown[] }, cb: (e: Error | null, r: unknown) => void): void;
+  /** Set on connect: the server is a Galera node (`wsrep_on`), so `withConnection` sends one statement at a time. */
+  skywayGalera?: boolean;
+};
+
+const rawQuery = (conn: RawConnection, sql: string, values?: unknown[]) =>
+  new Promise<unknown>((resolve, reject) =>
+    conn.query({ sql, values }, (err, rows) => (err ? reject(err) : resolve(rows))),
+  );
+
+async function onConnect(conn: RawConnection, wsrepSyncWait: number | undefined): Promise<void> {
+  if (wsrepSyncWait !== undefined) {
+    // MySQL has no such variable (1193, unknown system variable): nothing to wait for there.
+    await rawQuery(conn, 'SET SESSION wsrep_sync_wait = ?', [wsrepSyncWait]).catch(
+      (err: { errno?: number }) => {
+        if (err?.errno !== 1193) throw err;
+      },
+    );
+  }
+  const [row] = (await rawQuery(conn, 'SELECT @@wsrep_on AS galera').catch(() => [])) as Array<{
+    galera?: number | string;
+  }>;
+  conn.skywayGalera = Number(row?.galera ?? 0) === 1;
+}
+
+/**
+ * Splits a batch of statements at the semicolons outside quotes and `--` comments, with the values of each one's
+ * placeholders (`?`, and `??` for identifiers).
+ */
+export function splitStatements(
+  sql: string,
+  values: unknown[] = [],
+): Array<{ sql: string; values: unknown[] }> {
+  const out: Array<{ sql: string; values: unknown[] }> = [];
+  let start = 0;
+  let used = 0;
+  let placeholders = 0;
+  let quote: string | undefined;
+  const push = (end: number) => {
+    const text = sql.slice(start, end).trim();
+    if (text) out.push({ sql: text, values: values.slice(used, used + placeholders) });
+    used += placeholders;
+    placeholders = 0;
+    start = end + 1;
+  };
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i];
+    if (ch === '?') {
+      // Counted wherever it stands, as the driver's formatting (sqlstring) replaces every one.
+      placeholders += 1;
+      if (sql[i + 1] === '?') i++;
+    } else if (quote) {
+      if (ch === '\\' && quote !== '`') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === "'" || ch === '"' || ch === '`') quote = ch;
+    else if (ch === '-' && sql[i + 1] === '-')
+      i = sql.indexOf('\n', i) === -1 ? sql.length : sql.indexOf('\n', i);
+    else if (ch === ';') push(i);
+  }
+  push(sql.length);
+  return out;
+}
+
+/** How long the migration lease lasts unless renewed, how often its holder renews it, how long others wait. */
+const MIGRATION_LEASE_MS = 60_000;
+const MIGRATION_RENEW_MS = 10_000;
+const MIGRATION_WAIT_MS = 120_000;
+
 /**
  * Applies pending sequelize-cli style migrations (plain JS `up(queryInterface, Sequelize)`) from `dir`,
- * recorded in the same `SequelizeMeta` table sequelize-cli uses. A named lock lets replicas start together.
+ * recorded in the same `SequelizeMeta` table sequelize-cli uses. A lease row lets replicas start together.
  */
 export async function migrate(sequelize: Sequelize, dir: string, logger?: Logger): Promise<string[]> {
   const files = fs
@@ -102,22 +179,57 @@ export async function migrate(sequelize: Sequelize, dir: string, logger?: Logger
     context: sequelize.getQueryInterface(),
     logger: undefined,
   });
-  const lockName = `skyway_migrate_${sequelize.getDatabaseName()}`;
-  return sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (t) => {
-    // Hold a named lock on this connection while migrating so two replicas never migrate at once.
-    const [rows] = (await sequelize.query('SELECT GET_LOCK(?, 60) AS got', {
-      replacements: [lockName],
-      transaction: t,
-    })) as [Array<{ got: number }>, unknown];
-    if (rows[0]?.got !== 1) throw new Error(`could not take the migration lock ${lockName}`);
+  const release = await takeMigrationLease(sequelize);
+  try {
+    const done = await umzug.up();
+    if (done.length) logger?.info('migrations applied', { migrations: done.map((m) => m.name) });
+    return done.map((m) => m.name);
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * One migrator at a time across replicas: a row in `SkywayMigrationLock`, not GET_LOCK, which lives on one server
+ * (two replicas on two Galera nodes would both hold it and run the same DDL). The row is inserted in an autocommit
+ * statement, so the cluster certifies it: of two nodes inserting it one wins, the other sees it or is aborted (1213).
+ * The holder renews it while migrating; a crashed holder's lease expires and another replica takes over.
+ */
+async function takeMigrationLease(sequelize: Sequelize): Promise<() => Promise<void>> {
+  const holder = randomUUID();
+  const q = (sql: string, values: unknown[] = []) => withConnection(sequelize, (run) => run(sql, values));
+  await q(`CREATE TABLE IF NOT EXISTS SkywayMigrationLock (
+             name VARCHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+             holder CHAR(36) CHARACTER SET ascii NOT NULL,
+             expires_at DATETIME(3) NOT NULL
+           ) ENGINE=InnoDB`);
+  const deadline = Date.now() + MIGRATION_WAIT_MS;
+  for (;;) {
     try {
-      const done = await umzug.up();
-      if (done.length) logger?.info('migrations applied', { migrations: done.map((m) => m.name) });
-      return done.map((m) => m.name);
-    } finally {
-      await sequelize.query('SELECT RELEASE_LOCK(?)', { replacements: [lockName], transaction: t });
+      await q("DELETE FROM SkywayMigrationLock WHERE name = 'migrate' AND expires_at < NOW(3)");
+      const inserted = (await q(
+        `INSERT IGNORE INTO SkywayMigrationLock (name, holder, expires_at)
+           VALUES ('migrate', ?, NOW(3) + INTERVAL ? MICROSECOND)`,
+        [holder, MIGRATION_LEASE_MS * 1000],
+      )) as { affectedRows?: number };
+      if (inserted.affectedRows === 1) break;
+    } catch (err) {
+      if (!isRetryableTxError(err)) throw err; // another node's lease write won the certification
     }
-  });
+    if (Date.now() > deadline) throw new Error('could not take the migration lease (SkywayMigrationLock)');
+    await sleep(200 + Math.random() * 300);
+  }
+  const renew = setInterval(() => {
+    q('UPDATE SkywayMigrationLock SET expires_at = NOW(3) + INTERVAL ? MICROSECOND WHERE holder = ?', [
+      MIGRATION_LEASE_MS * 1000,
+      holder,
+    ]).catch(() => undefined);
+  }, MIGRATION_RENEW_MS);
+  renew.unref();
+  return async () => {
+    clearInterval(renew);
+    await q('DELETE FROM SkywayMigrationLock WHERE holder = ?', [holder]);
+  };
 }
 
 /** Creates the database if missing and applies its migrations. */
@@ -235,18 +347,23 @@ export type RunSql = (sql: string, values?: unknown[]) => Promise<unknown>;
  * CPU per statement matter. Whatever `work` leaves open is rolled back if it throws.
  */
 export async function withConnection<T>(sequelize: Sequelize, work: (run: RunSql) => Promise<T>): Promise<T> {
-  type RawConnection = {
-    query(o: { sql: string; values?: unknown[] }, cb: (e: Error | null, r: unknown) => void): void;
-  };
   const manager = sequelize.connectionManager as unknown as {
     getConnection(o: { type: 'write' }): Promise<RawConnection>;
     releaseConnection(c: RawConnection): void;
   };
   const conn = await manager.getConnection({ type: 'write' });
-  const run: RunSql = (sql, values) =>
-    new Promise((resolve, reject) =>
-      conn.query({ sql, values }, (err, rows) => (err ? reject(err) : resolve(rows))),
-    );
+  // On Galera a transaction aborted by a replicated write in the middle of a multi-statement batch is rolled
+  // back, but the server runs the batch's remaining statements in autocommit without an error: a half-done
+  // transaction commits and the client is told all went well (two sweepers on two nodes wrote a second
+  // booking.expired event). One statement per round trip gets the abort as a 1213, which is retried whole.
+  const run: RunSql = async (sql, values) => {
+    if (!conn.skywayGalera) return rawQuery(conn, sql, values);
+    const parts = splitStatements(sql, values);
+    if (parts.length <= 1) return rawQuery(conn, sql, values);
+    const results: unknown[] = [];
+    for (const p of parts) results.push(await rawQuery(conn, p.sql, p.values));
+    return results;
+  };
   try {
     return await work(run);
   } catch (err) {

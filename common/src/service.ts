@@ -13,6 +13,8 @@ export interface ServiceStartConfig extends DbServer {
   MIGRATE_ON_START: boolean;
   DB_POOL_MAX?: number;
   METRICS_ENABLED?: boolean;
+  /** `wsrep_sync_wait` on every connection (see `createSequelize`); unset: the server's default. */
+  DB_WSREP_SYNC_WAIT?: number;
 }
 
 export interface ServiceStartOptions {
@@ -41,6 +43,7 @@ export async function openService(
   const sequelize = createSequelize(config, config.dbName, {
     poolMax: config.DB_POOL_MAX,
     multipleStatements,
+    wsrepSyncWait: config.DB_WSREP_SYNC_WAIT,
   });
   try {
     if (config.MIGRATE_ON_START) await bootstrapDatabase(config, sequelize, migrationsDir, logger);

@@ -1,7 +1,15 @@
 import path from 'node:path';
 import { QueryTypes } from 'sequelize';
-import { createSequelize, inTransaction, migrate, transactionRetries } from '../src/db';
-import { createTestDatabase, testDbServer, type TestDatabase } from '../src/testing';
+import {
+  createSequelize,
+  dropDatabase,
+  ensureDatabase,
+  inTransaction,
+  migrate,
+  splitStatements,
+  transactionRetries,
+} from '../src/db';
+import { createTestDatabase, testDbServer, uniquePrefix, type TestDatabase } from '../src/testing';
 
 const MIGRATIONS = path.join(__dirname, 'fixtures', 'migrations');
 let db: TestDatabase;
@@ -23,6 +31,26 @@ describe('database helpers (real MariaDB)', () => {
       type: QueryTypes.SELECT,
     });
     expect(meta.map((m) => m.name)).toEqual(['20260101000001-create-counters.js']);
+  });
+
+  test("two processes migrating a fresh database at once apply each migration once; a dead holder's lease is taken over", async () => {
+    const name = `${uniquePrefix()}fresh`;
+    await ensureDatabase(testDbServer(), name);
+    const pools = [0, 1].map(() => createSequelize(testDbServer(), name, { poolMax: 2 }));
+    try {
+      const [a, b] = await Promise.all(pools.map((p) => migrate(p, MIGRATIONS)));
+      expect([...a, ...b]).toEqual(['20260101000001-create-counters.js']);
+      // A holder that died mid-migration left its lease: once it has expired the next start migrates.
+      await pools[0].query(
+        "INSERT INTO SkywayMigrationLock (name, holder, expires_at) VALUES ('migrate', 'dead', NOW(3) - INTERVAL 1 SECOND)",
+      );
+      expect(await migrate(pools[1], MIGRATIONS)).toEqual([]);
+      const [rows] = (await pools[0].query('SELECT holder FROM SkywayMigrationLock')) as [unknown[], unknown];
+      expect(rows).toEqual([]);
+    } finally {
+      for (const p of pools) await p.close();
+      await dropDatabase(testDbServer(), name);
+    }
   });
 
   test('a transaction rolled back by a deadlock is re-run whole, and both sides commit once', async () => {
@@ -68,4 +96,18 @@ describe('database helpers (real MariaDB)', () => {
     ).rejects.toThrow(/no_such_table/);
     expect(attempts).toBe(1);
   });
+});
+
+test("splitStatements: a batch is cut at semicolons outside quotes, each part with its placeholders' values", () => {
+  expect(
+    splitStatements(
+      "START TRANSACTION; SELECT ? AS a, ';' AS b FROM t WHERE x IN (?); UPDATE `a;b` SET y = ?; COMMIT",
+      [1, [2, 3], 4],
+    ),
+  ).toEqual([
+    { sql: 'START TRANSACTION', values: [] },
+    { sql: "SELECT ? AS a, ';' AS b FROM t WHERE x IN (?)", values: [1, [2, 3]] },
+    { sql: 'UPDATE `a;b` SET y = ?', values: [4] },
+    { sql: 'COMMIT', values: [] },
+  ]);
 });

@@ -90,8 +90,8 @@ const started = Date.now();
 beforeAll(async () => {
   cluster = await startGaleraCluster({ size: 3 });
   prefix = uniquePrefix('gal');
-  // GET_LOCK is local to a node on Galera, so the migration lock does not cover two nodes: one instance
-  // migrates first, the other starts after it without migrating.
+  // One instance migrates, the other starts after it without migrating (concurrent migrations on two nodes,
+  // under the migration lease, are booking-service/test/galera.test.ts's).
   a = await startInstance(cluster.nodes[0]);
   b = await startInstance(cluster.nodes[1], { MIGRATE_ON_START: 'false' });
   console.log(
