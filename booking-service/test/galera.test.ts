@@ -206,6 +206,28 @@ async function count(db: Sequelize, sql: string, replacements: unknown[]) {
   return Number(row.n);
 }
 
+/**
+ * The booking was charged once, as every node sees it: one SUCCEEDED payment row, one charge at the provider, the
+ * booking BOOKED and one booking.confirmed event in its outbox.
+ */
+async function expectChargedOnce(bookingId: number): Promise<void> {
+  const v = await synced();
+  const [payments] = (await v.bookingsDb.query('SELECT status FROM payments WHERE booking_id = ?', {
+    replacements: [bookingId],
+  })) as [Array<{ status: string }>, unknown];
+  expect(payments.map((p) => p.status)).toEqual(['SUCCEEDED']);
+  expect(provider.charges.filter((c) => c.bookingId === bookingId)).toHaveLength(1);
+  const [row] = await bookingRows(asStack(v), 'id = ?', [bookingId]);
+  expect(row.status).toBe('BOOKED');
+  expect(
+    await count(
+      v.bookingsDb,
+      "SELECT COUNT(*) AS n FROM outbox_events WHERE booking_id = ? AND type = 'booking.confirmed'",
+      [bookingId],
+    ),
+  ).toBe(1);
+}
+
 const started = Date.now();
 
 beforeAll(async () => {
@@ -317,21 +339,7 @@ describe('booking-service on a 3-node Galera cluster, two replicas of each servi
       ]);
     }
 
-    const v = await synced();
-    const [payments] = (await v.bookingsDb.query('SELECT status FROM payments WHERE booking_id = ?', {
-      replacements: [booking.body.id],
-    })) as [Array<{ status: string }>, unknown];
-    expect(payments.map((p) => p.status)).toEqual(['SUCCEEDED']);
-    expect(provider.charges.filter((c) => c.bookingId === booking.body.id)).toHaveLength(1);
-    const [row] = await bookingRows(asStack(v), 'id = ?', [booking.body.id]);
-    expect(row.status).toBe('BOOKED');
-    expect(
-      await count(
-        v.bookingsDb,
-        "SELECT COUNT(*) AS n FROM outbox_events WHERE booking_id = ? AND type = 'booking.confirmed'",
-        [booking.body.id],
-      ),
-    ).toBe(1);
+    await expectChargedOnce(booking.body.id);
   }, 120_000);
 
   test('payment storm: 10 concurrent payments with 10 different keys for one booking over both replicas → one charge', async () => {
@@ -348,20 +356,7 @@ describe('booking-service on a 3-node Galera cluster, two replicas of each servi
     expect(statuses).toEqual({ 201: 1, 409: 9 });
     for (const r of responses.filter((x) => x.status === 409)) expectProblem(r, 409);
 
-    const v = await synced();
-    expect(
-      await count(v.bookingsDb, 'SELECT COUNT(*) AS n FROM payments WHERE booking_id = ?', [booking.body.id]),
-    ).toBe(1);
-    expect(provider.charges.filter((c) => c.bookingId === booking.body.id)).toHaveLength(1);
-    const [row] = await bookingRows(asStack(v), 'id = ?', [booking.body.id]);
-    expect(row.status).toBe('BOOKED');
-    expect(
-      await count(
-        v.bookingsDb,
-        "SELECT COUNT(*) AS n FROM outbox_events WHERE booking_id = ? AND type = 'booking.confirmed'",
-        [booking.body.id],
-      ),
-    ).toBe(1);
+    await expectChargedOnce(booking.body.id);
   }, 120_000);
 
   test('idempotency claim: 20 concurrent booking POSTs with one key over both replicas → one booking, seats held once', async () => {

@@ -26,6 +26,9 @@ export function openapiPathFrom(dirname: string): string {
   return found;
 }
 
+/** Contract: request bodies over 100 kB are refused, by every service and by the gateway for what it proxies. */
+export const BODY_LIMIT_BYTES = 100 * 1024;
+
 export interface ServiceAppOptions {
   logger: Logger;
   /** Runs right after the request id: the access log, request metrics and the trace context (observability). */
@@ -70,7 +73,7 @@ export function serviceApp(o: ServiceAppOptions): Express {
   app.use(apiDocsRoutes(o.openapiPath));
   if (o.internalToken !== undefined) {
     app.use(requireInternalToken(o.internalToken));
-    app.use(express.json({ limit: '100kb' }));
+    app.use(express.json({ limit: BODY_LIMIT_BYTES }));
     app.use(readUnparsedBody);
   }
   for (const handler of o.routes) app.use(handler);
@@ -79,8 +82,6 @@ export function serviceApp(o: ServiceAppOptions): Express {
   app.use(errorHandler(o.logger));
   return app;
 }
-
-const BODY_LIMIT_BYTES = 100 * 1024;
 
 /**
  * A body express.json left alone (not JSON: no or another Content-Type) is read to its end and dropped before any

@@ -1,9 +1,8 @@
 import express, { Router, type RequestHandler } from 'express';
-import { validate } from '@skyway/common';
+import { BODY_LIMIT_BYTES, validate } from '@skyway/common';
 import type { Accounts } from '../app/accounts';
 import { requireAdmin, signedIn } from './identity';
 import { refusalsAsProblems } from './problems';
-import { BODY_LIMIT_BYTES } from './proxy';
 import { roleBody, signInBody, signUpBody, userIdParam } from './schemas';
 
 export interface AuthRouteDeps {

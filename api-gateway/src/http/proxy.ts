@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import {
+  BODY_LIMIT_BYTES,
   type HttpProblem,
   INTERNAL_TOKEN_HEADER,
   inRequestTrace,
@@ -15,9 +16,6 @@ import {
 import { forcedHeadersOf } from './caching';
 import { callerOf } from './identity';
 import { problemFor } from './problems';
-
-/** Contract: bodies over 100 kB are refused, proxied ones included (the same limit as express.json('100kb')). */
-export const BODY_LIMIT_BYTES = 100 * 1024;
 
 /**
  * Deletes every header a client could send to pass as a user or as a service. Runs first, for every
