@@ -864,6 +864,14 @@ async function main(): Promise<void> {
       return;
     }
     await warmUp(run);
+    // BENCH_ONLY=hot: just the interleaved hot-flight rounds (raw, reservations, gateway bookings @64), for A/B runs.
+    if (process.env.BENCH_ONLY === 'hot') {
+      const { raw, flightRatios, gatewayRatios } = await hotFlightRounds(run);
+      console.log(
+        `hot: raw ${raw.join(', ')} tx/s; reservations/raw ${flightRatios.map(round2).join(', ')}; gateway@64/raw ${gatewayRatios.map(round2).join(', ')}`,
+      );
+      return;
+    }
     // BENCH_ONLY=observability: just the on/off rounds (what issue #16's figure needs), not the whole run.
     if (process.env.BENCH_ONLY === 'observability') return printObservability(await observabilityRounds(run));
     const rounds = await hotFlightRounds(run);
