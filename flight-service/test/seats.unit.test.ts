@@ -106,16 +106,26 @@ describe('auto-assignment (the pure chooser)', () => {
 describe('auto-assignment on a large map: a window of rows, the whole map only when needed', () => {
   const big: Layout = { seatsPerRow: 10, totalSeats: 99_990 };
 
-  test('a small map is read whole; a large one in a window at a random place', () => {
+  test('a map of up to 240 seats is read whole; a larger one in a window at a random place, cut by the edges', () => {
     expect(seatWindow(layout, 1)).toBeUndefined();
-    expect(seatWindow({ seatsPerRow: 6, totalSeats: 180 }, 2, first)).toEqual({ firstRow: 1, lastRow: 10 });
-    expect(seatWindow(big, 1, first)).toEqual({ firstRow: 1, lastRow: 6 });
-    expect(seatWindow(big, 1, last)).toEqual({ firstRow: 9994, lastRow: 9999 });
+    expect(seatWindow({ seatsPerRow: 6, totalSeats: 240 }, 2, first)).toBeUndefined();
+    expect(seatWindow({ seatsPerRow: 6, totalSeats: 241 }, 2, last)).toEqual({ firstRow: 41, lastRow: 41 });
+    expect(seatWindow(big, 1, first)).toEqual({ firstRow: 1, lastRow: 1 });
+    expect(seatWindow(big, 1, () => 5)).toEqual({ firstRow: 1, lastRow: 6 });
+    expect(seatWindow(big, 1, last)).toEqual({ firstRow: 9999, lastRow: 9999 });
     // One seat per row, a party of 10: twice the rows it needs, at least 60 seats.
-    expect(seatWindow({ seatsPerRow: 1, totalSeats: 1000 }, 10, last)).toEqual({
+    expect(seatWindow({ seatsPerRow: 1, totalSeats: 1000 }, 10, () => 999)).toEqual({
       firstRow: 941,
       lastRow: 1000,
     });
+    // Every row of the map is in equally many windows.
+    const l: Layout = { seatsPerRow: 6, totalSeats: 600 };
+    const cover = new Array<number>(101).fill(0);
+    for (let k = 0; k < 100 + 10 - 1; k++) {
+      const w = seatWindow(l, 1, () => k) as { firstRow: number; lastRow: number };
+      for (let r = w.firstRow; r <= w.lastRow; r++) cover[r] += 1;
+    }
+    expect(new Set(cover.slice(1)).size).toBe(1);
   });
 
   test('a block in the window is taken; seats only in one row, or a partial window, send it to the whole map', () => {

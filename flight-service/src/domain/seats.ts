@@ -136,17 +136,20 @@ export interface SeatWindow {
 
 /** A window holds at least this many seats (and at least twice the rows a party needs). */
 export const WINDOW_SEATS = 60;
+/** A map of at most this many seats is read whole: its read is cheap, and every hold chooses from all of it. */
+export const WHOLE_MAP_SEATS = 4 * WINDOW_SEATS;
 
 /**
- * A random window of rows for a party of `count` on this layout, or undefined when the map is small enough (at most
- * two windows) to be read whole.
+ * A random window of rows for a party of `count` on this layout, or undefined when the map is small enough to be
+ * read whole. Every row is in equally many of the possible windows (those at the ends are cut short by the map's
+ * edges), so concurrent holds spread over the whole map as they would choosing from all of it.
  */
 export function seatWindow(l: Layout, count: number, pick: Pick = randomPick): SeatWindow | undefined {
   const rows = rowsOf(l);
   const size = Math.max(2 * Math.ceil(count / l.seatsPerRow), Math.ceil(WINDOW_SEATS / l.seatsPerRow));
-  if (rows <= 2 * size) return undefined;
-  const firstRow = pick(rows - size + 1) + 1;
-  return { firstRow, lastRow: firstRow + size - 1 };
+  if (mapSeats(l) <= WHOLE_MAP_SEATS || rows <= 2 * size) return undefined;
+  const start = pick(rows + size - 1) - size + 2; // from 2 - size (only row 1 on the map) to rows (only the last)
+  return { firstRow: Math.max(1, start), lastRow: Math.min(rows, start + size - 1) };
 }
 
 /**
