@@ -1,4 +1,11 @@
-import { decideHold, decideRelease, releasedReservation, type LockedFlight } from '../src/domain/holds';
+import {
+  decideHold,
+  decideRelease,
+  holdGuard,
+  holdGuardPasses,
+  releasedReservation,
+  type LockedFlight,
+} from '../src/domain/holds';
 import { problemFor } from '../src/http/problems';
 
 const now = new Date('2026-11-30T00:00:00Z');
@@ -82,4 +89,27 @@ describe('the refusal table', () => {
     ]);
     expect(problemFor({ code: 'not-found', noun: 'Flight', id: 3 }).type).toBe('about:blank');
   });
+});
+
+test("the hold's guard (what the database checks in the hold's UPDATE) passes exactly when decideHold holds", () => {
+  let cases = 0;
+  for (const availableSeats of [0, 1, 2, 5])
+    for (const departureTime of [new Date(now.getTime() - 1), now, new Date(now.getTime() + 1)])
+      for (const totalSeats of [4, 5])
+        for (const seatsPerRow of [3, 6])
+          for (const seats of [1, 2, 3]) {
+            const f: LockedFlight = { ...flight, availableSeats, departureTime, totalSeats, seatsPerRow };
+            const request = { flightId: 7, bookingId: 70, seats };
+            const taking = {
+              seatNumbers: ['1A', '1B', '1C'].slice(0, seats),
+              layout: { totalSeats: 5, seatsPerRow: 6 },
+            };
+            const decided = decideHold(f, undefined, request, now, taking).kind;
+            expect([decided, holdGuardPasses(f, holdGuard(request, taking.layout, now))]).toEqual([
+              decided,
+              decided === 'hold',
+            ]);
+            cases += 1;
+          }
+  expect(cases).toBe(144);
 });

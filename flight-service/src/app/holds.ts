@@ -3,6 +3,7 @@ import {
   decideHold,
   decideRelease,
   decideSeatChange,
+  holdGuard,
   releasedReservation,
   repeatRefusal,
   type HeldReservation,
@@ -123,13 +124,35 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
           }
           seatNumbers = fillSeats(chosen, assigned);
         }
-        const layout = seating?.layout ?? { totalSeats: 0, seatsPerRow: 0 };
-        const attemptResult = await reservations.hold(request, seatNumbers, (flight) =>
-          decideHold(flight, undefined, request, now(), { seatNumbers, layout }),
+        if (!read || !seating) {
+          const missing = new Refused({ code: 'not-found', noun: 'Flight', id: flightId });
+          return { created: false, reservation: await repeatOr(request, missing) };
+        }
+        const at = now();
+        const taking = { seatNumbers, layout: seating.layout };
+        const attemptResult = await reservations.hold(
+          request,
+          seatNumbers,
+          holdGuard(request, seating.layout, at),
         );
         switch (attemptResult.kind) {
-          case 'held':
-            return { created: true, reservation: attemptResult.reservation };
+          case 'held': {
+            const decision = decideHold(attemptResult.flight, undefined, request, at, taking);
+            if (decision.kind !== 'hold') throw new Error(`the hold's guard passed a ${decision.kind}`);
+            return { created: true, reservation: decision.reservation };
+          }
+          case 'guard-failed': {
+            // Why the database said no, from the row as it is now; if it would say yes now, try again.
+            const decision = decideHold(
+              await reservations.readFlight(flightId),
+              undefined,
+              request,
+              at,
+              taking,
+            );
+            if (decision.kind === 'refused') throw new Refused(decision.refusal);
+            break;
+          }
           case 'refused':
             throw new Refused(attemptResult.refusal);
           case 'exists':
@@ -139,8 +162,6 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
               throw new Refused({ code: 'seat-taken', flightId, seats: attemptResult.chosen });
             }
             break; // an assigned seat (or a chosen one freed since) was taken: choose again
-          case 'stale-layout':
-            break;
         }
         await sleep(Math.random() * Math.min(2 * attempt, 20));
       }

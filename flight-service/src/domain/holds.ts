@@ -130,6 +130,33 @@ export function decideHold(
   };
 }
 
+/**
+ * What a new hold needs of the flight row, as data: the store has the database check it inside the hold's own
+ * UPDATE of the row, so the hold takes one round trip and the hot row is locked only inside the server. It states
+ * the rule {@link decideHold} applies to a new hold (not departed at `now`, enough seats, the map the seats were
+ * chosen on); when the database says no, the use case reads the row and asks decideHold why.
+ */
+export interface HoldGuard {
+  seats: number;
+  departsAfter: Date;
+  totalSeats: number;
+  seatsPerRow: number;
+}
+
+export const holdGuard = (request: HoldRequest, layout: Layout, now: Date): HoldGuard => ({
+  seats: request.seats,
+  departsAfter: now,
+  totalSeats: layout.totalSeats,
+  seatsPerRow: layout.seatsPerRow,
+});
+
+/** The guard over a flight row, as the database evaluates it (the tests hold it to decideHold). */
+export const holdGuardPasses = (flight: LockedFlight, g: HoldGuard): boolean =>
+  flight.departureTime.getTime() > g.departsAfter.getTime() &&
+  flight.availableSeats >= g.seats &&
+  flight.totalSeats === g.totalSeats &&
+  flight.seatsPerRow === g.seatsPerRow;
+
 export type ReleaseDecision =
   /** The booking never held seats: leave a RELEASED tombstone so a late hold is refused. */
   | { kind: 'tombstone' }
