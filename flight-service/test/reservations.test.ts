@@ -152,6 +152,13 @@ describe('seat reservation rules', () => {
   });
 });
 
+/** The flight row as a hold decides on it. */
+async function readBack(store: ReturnType<typeof reservationsStore>, flightId: number) {
+  const seating = await store.seating(flightId, 'none');
+  if (!seating) throw new Error(`flight ${flightId} not found`);
+  return seating.flight;
+}
+
 describe('the one-round-trip hold (its guard checked by the database)', () => {
   // The store as the service builds it: several statements per round trip.
   let db: Sequelize;
@@ -163,11 +170,8 @@ describe('the one-round-trip hold (its guard checked by the database)', () => {
   test('a hold on a flight that is gone leaves no reservation or seat rows behind', async () => {
     const store = reservationsStore(db);
     const request = { flightId: 987_654, bookingId: 9_000_001, seats: 2 };
-    const got = await store.hold(
-      request,
-      ['1A', '1B'],
-      holdGuard(request, { totalSeats: 60, seatsPerRow: 6 }, new Date()),
-    );
+    const gone = { ...(await readBack(store, (await createFlight(h, { totalSeats: 60 })).id)) };
+    const got = await store.hold(request, ['1A', '1B'], holdGuard(gone, 2));
     expect(got).toEqual({ kind: 'refused', refusal: { code: 'not-found', noun: 'Flight', id: 987_654 } });
     const [left] = (await h.db.query(
       'SELECT (SELECT COUNT(*) FROM seat_reservations WHERE bookingId = 9000001) + (SELECT COUNT(*) FROM flight_seats WHERE bookingId = 9000001) AS n',
@@ -179,11 +183,8 @@ describe('the one-round-trip hold (its guard checked by the database)', () => {
     const flight = await createFlight(h, { totalSeats: 12 });
     const store = reservationsStore(db);
     const request = { flightId: flight.id, bookingId: 9_000_002, seats: 1 };
-    const got = await store.hold(
-      request,
-      ['2F'],
-      holdGuard(request, { totalSeats: 18, seatsPerRow: 6 }, new Date()),
-    );
+    const asRead = await readBack(store, flight.id);
+    const got = await store.hold(request, ['2F'], holdGuard({ ...asRead, totalSeats: 18 }, 1));
     expect(got).toEqual({ kind: 'guard-failed' });
     expect(await seatLedger(h.db, flight.id)).toEqual({ available: 12, total: 12, held: 0 });
     const s = await expectSeatInvariants(h, flight.id);

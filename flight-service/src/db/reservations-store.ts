@@ -24,8 +24,8 @@ import { Abort } from './abort';
 
 /** What a hold attempt found: seats held now, the guard failed or no flight (rolled back), or a row this booking already has. */
 export type HoldAttempt =
-  /** Held and committed; `flight` is the row as the hold found it under its lock. */
-  | { kind: 'held'; flight: LockedFlight }
+  /** Held and committed, the flight row as the hold was decided on. */
+  | { kind: 'held' }
   /** The flight row failed the hold's guard (rolled back): read it and decide why. */
   | { kind: 'guard-failed' }
   | { kind: 'refused'; refusal: Refusal }
@@ -33,10 +33,13 @@ export type HoldAttempt =
   /** Some of the seats were taken meanwhile: `chosen` are the requested (chosen) ones another booking holds now. */
   | { kind: 'seats-conflict'; chosen: string[] };
 
-/** The seat map's layout and the seats taken on it (all, or those in the window asked for), read without a lock. */
+/**
+ * The flight row with its seat map's layout, and the seats taken on it (all, or those in the window asked for),
+ * read without a lock: what a hold is decided on (its guard then keeps the row so until its commit).
+ */
 export interface Seating {
   layout: Layout;
-  departureTime: Date;
+  flight: LockedFlight;
   taken: Set<string>;
 }
 
@@ -53,16 +56,28 @@ interface FlightRow {
 const HELD_FLIGHT_COLUMNS =
   'availableSeats, totalSeats, departureTime, flightNumber, departureAirportCode, arrivalAirportCode, price';
 /**
- * A new hold's UPDATE of the flight row: its seats taken when the guard holds (not departed, the map the seats were
- * chosen on, enough seats), else −1, which the row's CHECK (availableSeats >= 0) refuses with an error that stops
- * the batch before its COMMIT. The airplane's row width cannot change under the flight's row lock: an airplane's
- * patch locks its flights first.
+ * A new hold's UPDATE of the flight row: its seats taken when the guard holds (the row as the hold was decided on,
+ * enough seats left), else −1, which the row's CHECK (availableSeats >= 0) refuses with an error that stops the
+ * batch before its COMMIT. The airplane's row width cannot change under the flight's row lock: an airplane's patch
+ * locks its flights first.
  */
 const GUARDED_UPDATE_SQL = `UPDATE flights SET availableSeats = IF(
-     departureTime > ? AND totalSeats = ? AND availableSeats >= ?
+     availableSeats >= ? AND departureTime = ? AND totalSeats = ? AND price = ? AND flightNumber = ?
+       AND departureAirportCode = ? AND arrivalAirportCode = ?
        AND (SELECT p.seatsPerRow FROM airplanes p WHERE p.id = flights.airplaneId) = ?,
      availableSeats - ?, -1)
    WHERE id = ?`;
+const guardValues = ({ seats, decidedOn: d }: HoldGuard) => [
+  seats,
+  sqlTime(d.departureTime),
+  d.totalSeats,
+  d.price,
+  d.flightNumber,
+  d.departureAirportCode,
+  d.arrivalAirportCode,
+  d.seatsPerRow,
+  seats,
+];
 /** The row width of a flight's airplane; read after the flight's row lock, so under READ COMMITTED it is current. */
 const SEATS_PER_ROW_SQL =
   'SELECT p.seatsPerRow FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?';
@@ -238,13 +253,10 @@ export function reservationsStore(sequelize: Sequelize) {
         typeof taken === 'object'
           ? ', (SELECT GROUP_CONCAT(s.seat) FROM flight_seats s FORCE INDEX (flight_seats_flight_row) WHERE s.flightId = f.id AND s.seatRow BETWEEN ? AND ?) AS taken'
           : '';
-      const [row] = await sequelize.query<{
-        totalSeats: number;
-        seatsPerRow: number;
-        departureTime: Date;
-        taken?: string | null;
-      }>(
-        `SELECT f.totalSeats, f.departureTime, p.seatsPerRow${windowSql}
+      const [row] = await sequelize.query<FlightRow & { seatsPerRow: number; taken?: string | null }>(
+        `SELECT ${HELD_FLIGHT_COLUMNS.split(', ')
+          .map((c) => `f.${c}`)
+          .join(', ')}, p.seatsPerRow${windowSql}
            FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?`,
         {
           replacements: typeof taken === 'object' ? [taken.firstRow, taken.lastRow, flightId] : [flightId],
@@ -266,7 +278,7 @@ export function reservationsStore(sequelize: Sequelize) {
       }
       return {
         layout: { totalSeats: row.totalSeats, seatsPerRow: row.seatsPerRow },
-        departureTime: row.departureTime,
+        flight: toFlight(row, row.seatsPerRow),
         taken: new Set(seats),
       };
     },
@@ -276,54 +288,34 @@ export function reservationsStore(sequelize: Sequelize) {
      *
      *   START TRANSACTION; INSERT the booking's reservation row; INSERT its seats;
      *   UPDATE the flight row: availableSeats − seats if the guard holds, else −1 (which its CHECK refuses: the
-     *   batch stops there and is rolled back); SELECT the row and its airplane's seatsPerRow; COMMIT
+     *   batch stops there and is rolled back); COMMIT
      *
      * So the hot flight row is locked only inside the server, never across a round trip: seats are claimed on their
      * own rows (flight_seats' primary key (flightId, seat) admits each seat once) before the flight row is locked,
      * so holds taking different seats never wait for each other there. The reservation's primary key (bookingId)
      * settles repeats and races between identical requests: the loser's INSERT fails and it gets the existing row
      * back. Every lock is taken in the same order — reservation, seats, then flight — by hold, change and release.
-     * Answers the flight row as it was locked (before this hold's seats were taken), or `guard-failed`.
+     * Answers `held`, or `guard-failed` (the row is no longer as decided on, or too few seats are left).
      */
     async hold(request: HoldRequest, seatNumbers: string[], guard: HoldGuard): Promise<HoldAttempt> {
       const { flightId, bookingId, seats } = request;
       const rows = seatRows(flightId, bookingId, seatNumbers);
       const seatSql = rows.length ? `${SEAT_INSERT}${rows.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
       try {
-        const found = await retryTransaction(() =>
+        const updated = await retryTransaction(() =>
           withConnection(sequelize, async (run) => {
             const results = (await run(
               `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
                INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD');
                ${seatSql}
                ${GUARDED_UPDATE_SQL};
-               SELECT ${HELD_FLIGHT_COLUMNS} FROM flights WHERE id = ?;
-               ${SEATS_PER_ROW_SQL};
                COMMIT`,
-              [
-                bookingId,
-                flightId,
-                seats,
-                ...rows.flat(),
-                sqlTime(guard.departsAfter),
-                guard.totalSeats,
-                guard.seats,
-                guard.seatsPerRow,
-                guard.seats,
-                flightId,
-                flightId,
-                flightId,
-              ],
+              [bookingId, flightId, seats, ...rows.flat(), ...guardValues(guard), flightId],
             )) as unknown[];
-            const flightRows = results[results.length - 3] as FlightRow[];
-            const planeRows = results[results.length - 2] as Array<{ seatsPerRow: number }>;
-            return flightRows[0] ? toFlight(flightRows[0], planeRows[0].seatsPerRow) : undefined;
+            return (results[results.length - 2] as { affectedRows: number }).affectedRows;
           }),
         );
-        if (found) {
-          // The row as this hold found it under its lock: the seats it took are back in the count.
-          return { kind: 'held', flight: { ...found, availableSeats: found.availableSeats + seats } };
-        }
+        if (updated === 1) return { kind: 'held' };
         // No such flight (deleted since the seats were chosen): the UPDATE matched nothing and the rows committed
         // with it belong to no flight; take them back.
         await inTransaction(sequelize, async (transaction) => {
