@@ -82,6 +82,10 @@ const guardValues = ({ seats, decidedOn: d }: HoldGuard) => [
 const SEATS_PER_ROW_SQL =
   'SELECT p.seatsPerRow FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?';
 
+const SEATING_COLUMNS = HELD_FLIGHT_COLUMNS.split(', ')
+  .map((c) => `f.${c}`)
+  .join(', ');
+
 const toFlight = (f: FlightRow, seatsPerRow: number): LockedFlight => ({
   availableSeats: f.availableSeats,
   totalSeats: f.totalSeats,
@@ -253,29 +257,24 @@ export function reservationsStore(sequelize: Sequelize) {
         typeof taken === 'object'
           ? ', (SELECT GROUP_CONCAT(s.seat) FROM flight_seats s FORCE INDEX (flight_seats_flight_row) WHERE s.flightId = f.id AND s.seatRow BETWEEN ? AND ?) AS taken'
           : '';
-      const [row] = await sequelize.query<FlightRow & { seatsPerRow: number; taken?: string | null }>(
-        `SELECT ${HELD_FLIGHT_COLUMNS.split(', ')
-          .map((c) => `f.${c}`)
-          .join(', ')}, p.seatsPerRow${windowSql}
-           FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?`,
-        {
-          replacements: typeof taken === 'object' ? [taken.firstRow, taken.lastRow, flightId] : [flightId],
-          type: QueryTypes.SELECT,
-        },
-      );
+      // Plain SQL on a pooled connection (no ORM): this read is on every hold.
+      const sql = `SELECT ${SEATING_COLUMNS}, p.seatsPerRow${windowSql}
+           FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?`;
+      const values = typeof taken === 'object' ? [taken.firstRow, taken.lastRow, flightId] : [flightId];
+      const { row, all } = await withConnection(sequelize, async (run) => {
+        const [found] = (await run(sql, values)) as Array<
+          FlightRow & { seatsPerRow: number; taken?: string | null }
+        >;
+        const rows =
+          found && taken === 'all'
+            ? ((await run('SELECT seat FROM flight_seats WHERE flightId = ?', [flightId])) as Array<{
+                seat: string;
+              }>)
+            : [];
+        return { row: found, all: rows.map((r) => r.seat) };
+      });
       if (!row) return undefined;
-      let seats: string[] = [];
-      if (typeof taken === 'object') seats = row.taken ? row.taken.split(',') : [];
-      else if (taken === 'all') {
-        const rows = await sequelize.query<{ seat: string }>(
-          'SELECT seat FROM flight_seats WHERE flightId = ?',
-          {
-            replacements: [flightId],
-            type: QueryTypes.SELECT,
-          },
-        );
-        seats = rows.map((r) => r.seat);
-      }
+      const seats = typeof taken === 'object' ? (row.taken ? row.taken.split(',') : []) : all;
       return {
         layout: { totalSeats: row.totalSeats, seatsPerRow: row.seatsPerRow },
         flight: toFlight(row, row.seatsPerRow),
