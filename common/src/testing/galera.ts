@@ -46,6 +46,18 @@ export interface GaleraCluster {
   status(node: GaleraNode): Promise<Record<string, string>>;
   /** The last lines of a node's error log (also part of every start-up error). */
   logTail(node: GaleraNode, lines?: number): string;
+  /**
+   * `kill -9` of one node by its pid (no shutdown, no goodbye to the group: a crash or a pulled cable); resolves
+   * once the process has exited. Its data dir stays, for `restart`.
+   */
+  kill(node: GaleraNode): Promise<void>;
+  /**
+   * Starts a stopped or killed node again on its own data dir, joining the running nodes (never bootstrapping):
+   * it recovers its position from InnoDB and catches up by IST when the donors' gcache still holds what it missed,
+   * else by a full rsync SST. Resolves when every running node reports the whole cluster size and this node is
+   * Synced; throws with the node's log after `stepTimeoutMs`.
+   */
+  restart(node: GaleraNode): Promise<void>;
   /** Stops every node by pid (SIGTERM, SIGKILL after `timeoutMs`) and removes the temp dir. Idempotent. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -184,6 +196,7 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
   };
 
   const start = (node: GaleraNode, bootstrap: boolean) => {
+    exited.delete(node);
     const peers = nodes.map((n) => `127.0.0.1:${n.galeraPort}`).join(',');
     const args = [
       '--no-defaults',
@@ -236,10 +249,28 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     children.set(node, child);
     child.once('exit', (code, signal) => {
       live.delete(child);
+      // A restarted node has a new child by now: only the current one's exit counts.
+      if (children.get(node) !== child) return;
       node.pid = undefined;
       exited.set(node, signal ? `killed by ${signal}` : `exited with code ${code}`);
     });
     child.once('error', (err) => exited.set(node, `could not start: ${err.message}`));
+  };
+
+  const kill = async (node: GaleraNode): Promise<void> => {
+    const child = children.get(node);
+    if (!child?.pid || exited.has(node)) throw new Error(`Galera node ${node.index} is not running`);
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (signal(child.pid, 'SIGKILL')) await gone;
+  };
+
+  const restart = async (node: GaleraNode): Promise<void> => {
+    if (stopped) throw new Error('the Galera cluster was stopped');
+    if (!exited.has(node)) throw new Error(`Galera node ${node.index} is still running`);
+    start(node, false);
+    await waitFor(node, `rejoined and Synced in a cluster of ${size}`, synced(size));
+    for (const other of nodes.filter((n) => n !== node))
+      await waitFor(other, `back in a cluster of ${size}`, synced(size));
   };
 
   /** Polls the node until `ready(status)` holds, failing at the deadline or as soon as the process died. */
@@ -289,6 +320,8 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     startupMs: Date.now() - started,
     status: wsrepStatus,
     logTail: (node, lines) => tail(node.logFile, lines),
+    kill,
+    restart,
     stop,
   };
 }
