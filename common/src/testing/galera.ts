@@ -70,6 +70,11 @@ export interface GaleraOptions {
   baseDir?: string;
   /** Keep the temp dir after `stop` (to read the logs after a failure). */
   keepDir?: boolean;
+  /**
+   * false: ONE plain `mariadbd` with exactly the nodes' settings but no Galera (wsrep off) — the single server a
+   * benchmark compares the cluster with, so that replication is the only difference. `size` is then 1.
+   */
+  wsrep?: boolean;
 }
 
 /** Why a Galera cluster cannot be started on this machine, or undefined when everything it needs is there. */
@@ -146,7 +151,8 @@ function installExitHook(): void {
  * stops whatever was started and throws with the node's last log lines.
  */
 export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<GaleraCluster> {
-  const size = opts.size ?? 3;
+  const wsrep = opts.wsrep ?? true;
+  const size = wsrep ? (opts.size ?? 3) : 1;
   const stepTimeoutMs = opts.stepTimeoutMs ?? 45_000;
   const unavailable = galeraUnavailableReason();
   if (unavailable) throw new Error(unavailable);
@@ -200,7 +206,7 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     const peers = nodes.map((n) => `127.0.0.1:${n.galeraPort}`).join(',');
     const args = [
       '--no-defaults',
-      ...(bootstrap ? ['--wsrep-new-cluster'] : []),
+      ...(bootstrap && wsrep ? ['--wsrep-new-cluster'] : []),
       ...(owner ? ['--user=mysql'] : []),
       `--datadir=${path.join(node.dir, 'data')}`,
       `--tmpdir=${path.join(node.dir, 'tmp')}`,
@@ -225,18 +231,21 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
       '--innodb-buffer-pool-dump-at-shutdown=OFF',
       '--key-buffer-size=1M',
       '--aria-pagecache-buffer-size=1M',
-      '--wsrep-on=ON',
-      `--wsrep-provider=${GALERA_PROVIDER}`,
-      `--wsrep-cluster-name=${clusterName}`,
-      `--wsrep-node-name=node${node.index}`,
-      `--wsrep-cluster-address=gcomm://${bootstrap ? '' : peers}`,
-      `--wsrep-node-address=127.0.0.1:${node.galeraPort}`,
-      `--wsrep-node-incoming-address=127.0.0.1:${node.port}`,
-      `--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${node.galeraPort};ist.recv_addr=127.0.0.1:${node.istPort};gcache.size=16M;pc.recovery=false`,
-      '--wsrep-sst-method=rsync',
-      `--wsrep-sst-receive-address=127.0.0.1:${node.sstPort}`,
-      '--wsrep-slave-threads=1',
     ];
+    if (wsrep)
+      args.push(
+        '--wsrep-on=ON',
+        `--wsrep-provider=${GALERA_PROVIDER}`,
+        `--wsrep-cluster-name=${clusterName}`,
+        `--wsrep-node-name=node${node.index}`,
+        `--wsrep-cluster-address=gcomm://${bootstrap ? '' : peers}`,
+        `--wsrep-node-address=127.0.0.1:${node.galeraPort}`,
+        `--wsrep-node-incoming-address=127.0.0.1:${node.port}`,
+        `--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${node.galeraPort};ist.recv_addr=127.0.0.1:${node.istPort};gcache.size=16M;pc.recovery=false`,
+        '--wsrep-sst-method=rsync',
+        `--wsrep-sst-receive-address=127.0.0.1:${node.sstPort}`,
+        '--wsrep-slave-threads=1',
+      );
     const out = fs.openSync(path.join(node.dir, 'stdout.log'), 'a');
     const child = spawn(MARIADBD, args, {
       stdio: ['ignore', out, out],
@@ -292,7 +301,8 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     }
   };
   const synced = (n: number) => (s: Record<string, string>) =>
-    s.wsrep_local_state_comment === 'Synced' && s.wsrep_ready === 'ON' && Number(s.wsrep_cluster_size) >= n;
+    !wsrep ||
+    (s.wsrep_local_state_comment === 'Synced' && s.wsrep_ready === 'ON' && Number(s.wsrep_cluster_size) >= n);
 
   const started = Date.now();
   try {
@@ -307,7 +317,7 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     for (const node of nodes) {
       await waitFor(node, `Synced in a cluster of ${size}`, synced(size));
       const s = await wsrepStatus(node);
-      if (Number(s.wsrep_cluster_size) !== size)
+      if (wsrep && Number(s.wsrep_cluster_size) !== size)
         await fail(node, `wsrep_cluster_size is ${s.wsrep_cluster_size}`);
     }
   } catch (err) {

@@ -1,0 +1,288 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { startGaleraCluster, type GaleraCluster, type GaleraNode } from '@skyway/common/dist/testing/galera';
+import { INTERNAL_TOKEN, load, median, round2, type LoadResult } from './lib';
+import { startBenchStack, tokensFor, type BenchStack } from './stack';
+
+/**
+ * `npm run bench:cluster` (issue #17): hot-flight bookings through the gateway on a three-node Galera cluster vs on a
+ * single server, same run, same machine, interleaved rounds (single, cluster, single, cluster, …) at 16 and 64
+ * clients. Figures, not a test.
+ *
+ * Both sides are private `mariadbd`s started by common/src/testing/galera.ts with the same settings (32 MB buffer
+ * pool, no fsync per commit, no doublewrite): the single server is one of them with wsrep off, so Galera replication
+ * and certification are the only difference (the machine's own MariaDB fsyncs every commit, which would be a second
+ * one). Each side runs the same processes: a gateway, two flight-services and two booking-services, pool 10 each; on
+ * the cluster the first pair uses node 1, the second node 2, the gateway node 3.
+ *
+ * Each measurement books ONE airplane of 1000 seats (the catalog's maximum), 1 seat per request, exactly 1000
+ * requests, on a fresh flight, so it never sells out and every round starts alike. After each one the flight's
+ * seats are checked in the tables (no oversell) and the cluster's certification aborts (wsrep_local_cert_failures +
+ * wsrep_local_bf_aborts over the nodes) are counted per booking.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SEATS = 1000;
+const CLIENTS = [16, 64];
+const PREFIX = `benchc_${Date.now().toString(36)}_`;
+const ADMIN = { 'x-internal-token': INTERNAL_TOKEN, 'x-user-id': '1', 'x-user-role': 'admin' };
+const POOL = { DB_POOL_MAX: '10' };
+
+interface Side {
+  name: 'single' | 'cluster';
+  servers: GaleraCluster;
+  stack: BenchStack;
+  airplaneId: number;
+  /** Reads the tables after everything the side committed (node 3 with wsrep_sync_wait on the cluster). */
+  flightsDb: mysql.Connection;
+  bookingsDb: mysql.Connection;
+}
+
+interface Measurement extends LoadResult {
+  side: Side['name'];
+  clients: number;
+  round: number;
+  booked: number;
+  /** 0 when the flight's seats add up in flight-service's and booking-service's tables. */
+  oversold: number;
+  certAborts: number;
+  /** Certification aborts per successful booking (0 on the single server, which has none). */
+  certAbortRate: number;
+  load1: number;
+}
+
+async function api(url: string, method: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...ADMIN, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+const dbEnv = (node: GaleraNode) => ({
+  DB_HOST: '127.0.0.1',
+  DB_PORT: String(node.port),
+  DB_USER: 'root',
+  DB_PASSWORD: '',
+});
+
+async function reader(node: GaleraNode, database: string, wsrep: boolean): Promise<mysql.Connection> {
+  const conn = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: node.port,
+    user: 'root',
+    password: '',
+    database,
+  });
+  if (wsrep) await conn.query('SET SESSION wsrep_sync_wait = 1');
+  return conn;
+}
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
+  });
+
+/**
+ * A base port whose next 20 ports are free now (the stack uses base … base + 19): other benches on this machine use
+ * fixed ports, and a service that cannot listen would leave /ready answered by someone else's stack.
+ */
+async function freeBasePort(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + 20 * Math.floor(Math.random() * 1500);
+    const free = await Promise.all(Array.from({ length: 20 }, (_, i) => portFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+}
+
+async function startSide(name: Side['name']): Promise<Side> {
+  const basePort = await freeBasePort();
+  const wsrep = name === 'cluster';
+  const servers = await startGaleraCluster({ wsrep, size: 3 });
+  const [n1, n2, n3] = servers.nodes;
+  const prefix = `${PREFIX}${name[0]}_`;
+  // Single: everything on the one server. Cluster: the gateway on node 3, pair i on node i + 1.
+  const stack = await startBenchStack(prefix, 2, basePort, {}, { ...POOL, ...dbEnv(wsrep ? n3 : n1) }, (i) =>
+    dbEnv(wsrep ? [n1, n2][i] : n1),
+  );
+  const plane = await api(`${stack.flights[0].url}/api/v1/airplanes`, 'POST', {
+    modelNumber: 'BENCH-1000',
+    capacity: SEATS,
+  });
+  return {
+    name,
+    servers,
+    stack,
+    airplaneId: plane.id as number,
+    flightsDb: await reader(wsrep ? n3 : n1, `${prefix}flights`, wsrep),
+    bookingsDb: await reader(wsrep ? n3 : n1, `${prefix}bookings`, wsrep),
+  };
+}
+
+let flightSeq = 0;
+async function freshFlight(side: Side): Promise<number> {
+  const departure = new Date(Date.now() + 30 * 86_400_000);
+  flightSeq += 1;
+  const flight = await api(`${side.stack.flights[0].url}/api/v1/flights`, 'POST', {
+    flightNumber: `CL${flightSeq}`,
+    airplaneId: side.airplaneId,
+    departureAirportCode: 'DEL',
+    arrivalAirportCode: 'BOM',
+    departureTime: departure.toISOString(),
+    arrivalTime: new Date(departure.getTime() + 7_200_000).toISOString(),
+    price: 500000,
+    totalSeats: SEATS,
+  });
+  return flight.id as number;
+}
+
+async function certAborts(side: Side): Promise<number> {
+  if (side.name === 'single') return 0;
+  let n = 0;
+  for (const node of side.servers.nodes) {
+    const s = await side.servers.status(node);
+    n += Number(s.wsrep_local_cert_failures ?? 0) + Number(s.wsrep_local_bf_aborts ?? 0);
+  }
+  return n;
+}
+
+const one = async <T>(db: mysql.Connection, sql: string, values: unknown[]): Promise<T> =>
+  ((await db.query(sql, values)) as unknown as [T[]])[0][0];
+
+/**
+ * How far the flight's seats are from adding up: |available + held − total|, |held − seat rows|, |held − the live
+ * bookings' seats| and |held − booked| summed (0 = consistent).
+ */
+async function oversold(side: Side, flightId: number, booked: number): Promise<number> {
+  const f = await one<{ available: number; total: number; held: string | number; seatRows: string | number }>(
+    side.flightsDb,
+    `SELECT f.availableSeats AS available, f.totalSeats AS total,
+            (SELECT COALESCE(SUM(seats), 0) FROM seat_reservations r WHERE r.flightId = f.id AND r.status = 'HELD') AS held,
+            (SELECT COUNT(*) FROM flight_seats s WHERE s.flightId = f.id) AS seatRows
+       FROM flights f WHERE f.id = ?`,
+    [flightId],
+  );
+  const b = await one<{ seats: string | number }>(
+    side.bookingsDb,
+    `SELECT COALESCE(SUM(no_of_seats), 0) AS seats FROM bookings
+      WHERE flight_id = ? AND status IN ('INITIATED', 'PENDING', 'BOOKED')`,
+    [flightId],
+  );
+  const held = Number(f.held);
+  return (
+    Math.abs(f.available + held - f.total) +
+    Math.abs(held - Number(f.seatRows)) +
+    Math.abs(held - Number(b.seats)) +
+    Math.abs(held - booked)
+  );
+}
+
+const tokens = tokensFor(1000);
+function book(side: Side, flightId: number, clients: number, amount: number): Promise<LoadResult> {
+  return load({
+    url: side.stack.gateway.url,
+    connections: clients,
+    durationSec: 120,
+    amount,
+    method: 'POST',
+    next: () => ({
+      path: '/api/v1/bookings',
+      body: { flightId, noOfSeats: 1 },
+      headers: { authorization: `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}` },
+    }),
+  });
+}
+
+async function measure(side: Side, clients: number, round: number): Promise<Measurement> {
+  const flightId = await freshFlight(side);
+  const before = await certAborts(side);
+  const r = await book(side, flightId, clients, SEATS);
+  const load1 = round2(os.loadavg()[0]);
+  // Requests the load generator gave up on may still be finishing inside the services.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const booked = r.statuses['201'] ?? 0;
+  const aborts = (await certAborts(side)) - before;
+  const m: Measurement = {
+    ...r,
+    side: side.name,
+    clients,
+    round,
+    booked,
+    oversold: await oversold(side, flightId, booked),
+    certAborts: aborts,
+    certAbortRate: round2(aborts / Math.max(1, booked)),
+    load1,
+  };
+  console.log(
+    `${side.name.padEnd(8)} ${String(clients).padStart(3)} clients (round ${round}) ${String(r.rps).padStart(5)} req/s  ` +
+      `p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  ${JSON.stringify(r.statuses)}  cert aborts ${aborts} ` +
+      `(${m.certAbortRate}/booking)  oversold ${m.oversold}  load ${load1}`,
+  );
+  return m;
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `bench:cluster: ${os.cpus().length} cpus, ${ROUNDS} interleaved rounds, ${SEATS} bookings each`,
+  );
+  const sides: Side[] = [];
+  const results: Measurement[] = [];
+  try {
+    sides.push(await startSide('single'));
+    sides.push(await startSide('cluster'));
+    // Warm-up on each side (not recorded): the services' JIT, the pools, the nodes' buffer pools.
+    for (const side of sides) await book(side, await freshFlight(side), 16, 300);
+    for (let round = 1; round <= ROUNDS; round++)
+      for (const clients of CLIENTS)
+        for (const side of sides) results.push(await measure(side, clients, round));
+  } finally {
+    for (const side of sides) {
+      await side.flightsDb.end().catch(() => undefined);
+      await side.bookingsDb.end().catch(() => undefined);
+      await side.stack.stop().catch(() => undefined);
+      await side.servers.stop().catch(() => undefined);
+    }
+  }
+
+  const summary = CLIENTS.map((clients) => {
+    const of = (name: Side['name']) => results.filter((m) => m.side === name && m.clients === clients);
+    const single = of('single');
+    const cluster = of('cluster');
+    const ratios = single.map((s, i) => round2(cluster[i].rps / s.rps));
+    return {
+      clients,
+      singleRps: single.map((m) => m.rps),
+      clusterRps: cluster.map((m) => m.rps),
+      clusterOverSingle: { median: median(ratios), rounds: ratios },
+      singleP99Ms: single.map((m) => m.p99Ms),
+      clusterP99Ms: cluster.map((m) => m.p99Ms),
+      clusterCertAbortsPerBooking: cluster.map((m) => m.certAbortRate),
+      oversold: results.filter((m) => m.clients === clients).reduce((n, m) => n + m.oversold, 0),
+      load1: results.filter((m) => m.clients === clients).map((m) => m.load1),
+    };
+  });
+  fs.writeFileSync(
+    path.join(__dirname, '..', 'results-cluster.json'),
+    JSON.stringify({ when: new Date().toISOString(), results, summary }, null, 2),
+  );
+  console.log(
+    '\nclients | single req/s (rounds) | cluster req/s (rounds) | cluster/single median [rounds] | p99 single / cluster ms | cert aborts per booking | oversold',
+  );
+  for (const s of summary)
+    console.log(
+      `${s.clients} | ${s.singleRps.join(', ')} | ${s.clusterRps.join(', ')} | ${s.clusterOverSingle.median} ` +
+        `[${s.clusterOverSingle.rounds.join(', ')}] | ${s.singleP99Ms.join(', ')} / ${s.clusterP99Ms.join(', ')} | ` +
+        `${s.clusterCertAbortsPerBooking.join(', ')} | ${s.oversold}   (load ${s.load1.join(', ')})`,
+    );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
