@@ -28,10 +28,10 @@ const SEATS = 1000;
 const CLIENTS = [16, 64];
 const PREFIX = `benchc_${Date.now().toString(36)}_`;
 const ADMIN = { 'x-internal-token': INTERNAL_TOKEN, 'x-user-id': '1', 'x-user-role': 'admin' };
-const POOL = { DB_POOL_MAX: '10' };
+const POOL = { DB_POOL_MAX: '8' };
 
 interface Side {
-  name: 'single' | 'cluster';
+  name: 'single' | 'cluster' | 'one-writer';
   servers: GaleraCluster;
   stack: BenchStack;
   airplaneId: number;
@@ -101,15 +101,19 @@ async function freeBasePort(): Promise<number> {
   }
 }
 
-async function startSide(name: Side['name']): Promise<Side> {
+/**
+ * single: everything on the one server. cluster: the gateway on node 3, flight-service + booking-service pair i on
+ * node i + 1 (both nodes take writes for the hot flight). one-writer: the same cluster, both pairs on node 1 (the
+ * single-writer layout a Galera-aware proxy gives; the other nodes replicate and could serve reads).
+ */
+async function startSide(name: Side['name'], cluster?: GaleraCluster): Promise<Side> {
   const basePort = await freeBasePort();
-  const wsrep = name === 'cluster';
-  const servers = await startGaleraCluster({ wsrep, size: 3 });
+  const wsrep = name !== 'single';
+  const servers = cluster ?? (await startGaleraCluster({ wsrep, size: 3 }));
   const [n1, n2, n3] = servers.nodes;
   const prefix = `${PREFIX}${name[0]}_`;
-  // Single: everything on the one server. Cluster: the gateway on node 3, pair i on node i + 1.
   const stack = await startBenchStack(prefix, 2, basePort, {}, { ...POOL, ...dbEnv(wsrep ? n3 : n1) }, (i) =>
-    dbEnv(wsrep ? [n1, n2][i] : n1),
+    dbEnv(name === 'cluster' ? [n1, n2][i] : n1),
   );
   const plane = await api(`${stack.flights[0].url}/api/v1/airplanes`, 'POST', {
     modelNumber: 'BENCH-1000',
@@ -184,8 +188,15 @@ async function oversold(side: Side, flightId: number, booked: number): Promise<n
 }
 
 const tokens = tokensFor(1000);
+/** The time of the first and the last answer of the current measurement (process.hrtime, ns). */
+const answered = { first: 0n, last: 0n };
 function book(side: Side, flightId: number, clients: number, amount: number): Promise<LoadResult> {
+  answered.first = 0n;
   return load({
+    onBody: () => {
+      answered.last = process.hrtime.bigint();
+      if (!answered.first) answered.first = answered.last;
+    },
     url: side.stack.gateway.url,
     connections: clients,
     durationSec: 120,
@@ -202,7 +213,12 @@ function book(side: Side, flightId: number, clients: number, amount: number): Pr
 async function measure(side: Side, clients: number, round: number): Promise<Measurement> {
   const flightId = await freshFlight(side);
   const before = await certAborts(side);
-  const r = await book(side, flightId, clients, SEATS);
+  const measured = await book(side, flightId, clients, SEATS);
+  // autocannon's average is over whole-second samples, and with a fixed number of requests it also ends on a
+  // whole second (1000 requests read 100, 111, 125 or 143 req/s): the rate is taken between the first and the
+  // last answer instead.
+  const seconds = Number(answered.last - answered.first) / 1e9;
+  const r = { ...measured, rps: Math.round((measured.requests - 1) / seconds) };
   const load1 = round2(os.loadavg()[0]);
   // Requests the load generator gave up on may still be finishing inside the services.
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -220,65 +236,80 @@ async function measure(side: Side, clients: number, round: number): Promise<Meas
     load1,
   };
   console.log(
-    `${side.name.padEnd(8)} ${String(clients).padStart(3)} clients (round ${round}) ${String(r.rps).padStart(5)} req/s  ` +
+    `${side.name.padEnd(10)} ${String(clients).padStart(3)} clients (round ${round}) ${String(r.rps).padStart(5)} req/s  ` +
       `p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  ${JSON.stringify(r.statuses)}  cert aborts ${aborts} ` +
       `(${m.certAbortRate}/booking)  oversold ${m.oversold}  load ${load1}`,
   );
   return m;
 }
 
+const sides: Side[] = [];
+let cleaning: Promise<void> | undefined;
+/** Stops every service process and database server this run started (also on Ctrl-C / SIGTERM). */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const side of sides) {
+      // (one-writer shares the cluster's servers: stop() is idempotent)
+      await side.flightsDb.end().catch(() => undefined);
+      await side.bookingsDb.end().catch(() => undefined);
+      await side.stack.stop().catch(() => undefined);
+      await side.servers.stop().catch(() => undefined);
+    }
+  })();
+  return cleaning;
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+
 async function main(): Promise<void> {
   console.log(
     `bench:cluster: ${os.cpus().length} cpus, ${ROUNDS} interleaved rounds, ${SEATS} bookings each`,
   );
-  const sides: Side[] = [];
   const results: Measurement[] = [];
   try {
     sides.push(await startSide('single'));
     sides.push(await startSide('cluster'));
+    sides.push(await startSide('one-writer', sides[1].servers));
     // Warm-up on each side (not recorded): the services' JIT, the pools, the nodes' buffer pools.
     for (const side of sides) await book(side, await freshFlight(side), 16, 300);
     for (let round = 1; round <= ROUNDS; round++)
       for (const clients of CLIENTS)
         for (const side of sides) results.push(await measure(side, clients, round));
   } finally {
-    for (const side of sides) {
-      await side.flightsDb.end().catch(() => undefined);
-      await side.bookingsDb.end().catch(() => undefined);
-      await side.stack.stop().catch(() => undefined);
-      await side.servers.stop().catch(() => undefined);
-    }
+    await cleanup();
   }
 
-  const summary = CLIENTS.map((clients) => {
+  const summary = CLIENTS.flatMap((clients) => {
     const of = (name: Side['name']) => results.filter((m) => m.side === name && m.clients === clients);
     const single = of('single');
-    const cluster = of('cluster');
-    const ratios = single.map((s, i) => round2(cluster[i].rps / s.rps));
-    return {
-      clients,
-      singleRps: single.map((m) => m.rps),
-      clusterRps: cluster.map((m) => m.rps),
-      clusterOverSingle: { median: median(ratios), rounds: ratios },
-      singleP99Ms: single.map((m) => m.p99Ms),
-      clusterP99Ms: cluster.map((m) => m.p99Ms),
-      clusterCertAbortsPerBooking: cluster.map((m) => m.certAbortRate),
-      oversold: results.filter((m) => m.clients === clients).reduce((n, m) => n + m.oversold, 0),
-      load1: results.filter((m) => m.clients === clients).map((m) => m.load1),
-    };
+    return sides.map(({ name }) => {
+      const side = of(name);
+      const ratios = single.map((s, i) => round2(side[i].rps / s.rps));
+      return {
+        side: name,
+        clients,
+        rps: side.map((m) => m.rps),
+        overSingle: { median: median(ratios), rounds: ratios },
+        p99Ms: side.map((m) => m.p99Ms),
+        medianP99Ms: median(side.map((m) => m.p99Ms)),
+        certAbortsPerBooking: side.map((m) => m.certAbortRate),
+        oversold: side.reduce((n, m) => n + m.oversold, 0),
+        load1: side.map((m) => m.load1),
+      };
+    });
   });
   fs.writeFileSync(
     path.join(__dirname, '..', 'results-cluster.json'),
     JSON.stringify({ when: new Date().toISOString(), results, summary }, null, 2),
   );
   console.log(
-    '\nclients | single req/s (rounds) | cluster req/s (rounds) | cluster/single median [rounds] | p99 single / cluster ms | cert aborts per booking | oversold',
+    '\nside | clients | req/s (rounds) | ÷ single, median [rounds] | p99 ms median (rounds) | cert aborts per booking | oversold | load',
   );
   for (const s of summary)
     console.log(
-      `${s.clients} | ${s.singleRps.join(', ')} | ${s.clusterRps.join(', ')} | ${s.clusterOverSingle.median} ` +
-        `[${s.clusterOverSingle.rounds.join(', ')}] | ${s.singleP99Ms.join(', ')} / ${s.clusterP99Ms.join(', ')} | ` +
-        `${s.clusterCertAbortsPerBooking.join(', ')} | ${s.oversold}   (load ${s.load1.join(', ')})`,
+      `${s.side} | ${s.clients} | ${s.rps.join(', ')} | ${s.overSingle.median} [${s.overSingle.rounds.join(', ')}] | ` +
+        `${s.medianP99Ms} (${s.p99Ms.join(', ')}) | ${s.certAbortsPerBooking.join(', ')} | ${s.oversold} | ` +
+        `${s.load1.join(', ')}`,
     );
 }
 
