@@ -100,6 +100,8 @@ export interface LoadSpec {
   url: string;
   connections: number;
   durationSec: number;
+  /** Stop after this many requests instead (autocannon's `amount`; `durationSec` is then ignored). */
+  amount?: number;
   method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
   headers?: Record<string, string>;
   /** Builds each request: path and body (called once per request). */
@@ -128,6 +130,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
       url: spec.url,
       connections: spec.connections,
       duration: spec.durationSec,
+      ...(spec.amount === undefined ? {} : { amount: spec.amount }),
       timeout: 10,
       requests: [
         {

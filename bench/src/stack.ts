@@ -21,6 +21,8 @@ export async function startBenchStack(
   flightEnv: Record<string, string> = {},
   /** On top of the defaults, for every service (e.g. METRICS_ENABLED=false, OTEL_SDK_DISABLED=true). */
   extraEnv: Record<string, string> = {},
+  /** On top of those, for the i-th flight-service and booking-service (e.g. each pair on its own Galera node). */
+  replicaEnv: (i: number) => Record<string, string> = () => ({}),
 ): Promise<BenchStack> {
   const common = {
     ...extraEnv,
@@ -37,10 +39,11 @@ export async function startBenchStack(
   const flightUrls = flightPorts.map((p) => `http://127.0.0.1:${p}`).join(',');
   const bookingUrls = bookingPorts.map((p) => `http://127.0.0.1:${p}`).join(',');
   const flights: Proc[] = [];
-  for (const port of flightPorts) {
+  for (const [i, port] of flightPorts.entries()) {
     flights.push(
       await startService('flight-service', port, {
         ...common,
+        ...replicaEnv(i),
         FLIGHT_SERVICE_PORT: String(port),
         SEED_DEMO_DATA: 'true',
         ...flightEnv,
@@ -48,10 +51,11 @@ export async function startBenchStack(
     );
   }
   const bookings: Proc[] = [];
-  for (const port of bookingPorts) {
+  for (const [i, port] of bookingPorts.entries()) {
     bookings.push(
       await startService('booking-service', port, {
         ...common,
+        ...replicaEnv(i),
         BOOKING_SERVICE_PORT: String(port),
         FLIGHT_SERVICE_URL: flightUrls,
         // The bench's 1,000 users leave thousands of bookings unpaid on one flight: the caps still run

@@ -35,7 +35,8 @@ export function createServiceClient(opts: ServiceClientOptions): AxiosInstance {
   let next = 0;
   const spans = new WeakMap<object, Span>();
   client.interceptors.request.use((config) => {
-    config.baseURL = opts.baseUrls[next++ % opts.baseUrls.length];
+    // A caller that retries picks the replica of each attempt itself (see booking-service's FlightClient).
+    config.baseURL ??= opts.baseUrls[next++ % opts.baseUrls.length];
     const requestId = currentRequestId();
     if (requestId) config.headers.set('X-Request-Id', requestId);
     const span = startSpan(`HTTP ${(config.method ?? 'get').toUpperCase()}`, SpanKind.CLIENT);

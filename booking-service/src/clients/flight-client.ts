@@ -100,6 +100,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class FlightClient {
   private readonly http: AxiosInstance;
+  /** Where the next call's first attempt goes (round-robin over the calls). */
+  private next = 0;
 
   constructor(private readonly opts: FlightClientOptions) {
     this.http = createServiceClient({
@@ -109,8 +111,14 @@ export class FlightClient {
     });
   }
 
-  /** Runs `call` until it gets a non-5xx answer or the attempts run out. */
-  async callWithRetry(call: () => Promise<AxiosResponse>, what: string): Promise<CallResult> {
+  /**
+   * Runs `call` until it gets a non-5xx answer or the attempts run out. Each attempt goes to the next replica of
+   * FLIGHT_SERVICE_URL after the one the previous attempt of this call used, so a retry never lands on the replica
+   * that just failed while another is listed (a replica whose database died answers every call 503).
+   */
+  async callWithRetry(call: (baseURL: string) => Promise<AxiosResponse>, what: string): Promise<CallResult> {
+    const urls = this.opts.baseUrls;
+    const first = this.next++ % urls.length;
     let ambiguous = false;
     let last: CallResult = { kind: 'unreachable', ambiguous, reason: 'not attempted' };
     for (let attempt = 1; attempt <= this.opts.attempts; attempt++) {
@@ -119,7 +127,7 @@ export class FlightClient {
         await sleep(base / 2 + Math.random() * base);
       }
       try {
-        const res = await call();
+        const res = await call(urls[(first + attempt - 1) % urls.length]);
         if (res.status < 500) return { kind: 'answered', status: res.status, data: res.data, ambiguous };
         // A 5xx may come after the write committed (e.g. a proxy timing out), so the outcome is unknown.
         ambiguous = true;
@@ -147,7 +155,7 @@ export class FlightClient {
   async getFlight(flightId: number, { fresh = false } = {}): Promise<FlightSummary | undefined> {
     const headers = fresh ? { 'Cache-Control': 'no-cache' } : undefined;
     const r = await this.callWithRetry(
-      () => this.http.get(`/api/v1/flights/${flightId}`, { headers }),
+      (baseURL) => this.http.get(`/api/v1/flights/${flightId}`, { baseURL, headers }),
       'get flight',
     );
     if (r.kind === 'unreachable') throw new FlightServiceDown(`flight-service is unreachable (${r.reason})`);
@@ -172,7 +180,8 @@ export class FlightClient {
   ): Promise<HoldOutcome> {
     const body = seatNumbers && seatNumbers.some((s) => s !== null) ? { seats, seatNumbers } : { seats };
     const r = await this.callWithRetry(
-      () => this.http.put(`/internal/v1/flights/${flightId}/reservations/${bookingId}`, body),
+      (baseURL) =>
+        this.http.put(`/internal/v1/flights/${flightId}/reservations/${bookingId}`, body, { baseURL }),
       'hold seats',
     );
     if (r.kind === 'unreachable') return { kind: 'unreachable', ambiguous: r.ambiguous };
@@ -200,11 +209,12 @@ export class FlightClient {
     seatNumbers: string[],
   ): Promise<SeatChangeCall> {
     const r = await this.callWithRetry(
-      () =>
-        this.http.put(`/internal/v1/flights/${flightId}/reservations/${bookingId}/seats`, {
-          changeId,
-          seatNumbers,
-        }),
+      (baseURL) =>
+        this.http.put(
+          `/internal/v1/flights/${flightId}/reservations/${bookingId}/seats`,
+          { changeId, seatNumbers },
+          { baseURL },
+        ),
       'change seats',
     );
     if (r.kind === 'unreachable' || r.status >= 500) return { kind: 'unreachable' };
@@ -225,7 +235,7 @@ export class FlightClient {
    */
   async reservedSeats(flightId: number, bookingId: number): Promise<string[] | undefined> {
     const r = await this.callWithRetry(
-      () => this.http.get(`/internal/v1/flights/${flightId}/reservations/${bookingId}`),
+      (baseURL) => this.http.get(`/internal/v1/flights/${flightId}/reservations/${bookingId}`, { baseURL }),
       'read reservation',
     );
     if (r.kind === 'unreachable' || r.status !== 200) return undefined;
@@ -236,7 +246,8 @@ export class FlightClient {
   /** Releases a booking's seats; true once flight-service confirmed nothing is held for it any more. */
   async releaseSeats(flightId: number, bookingId: number): Promise<boolean> {
     const r = await this.callWithRetry(
-      () => this.http.delete(`/internal/v1/flights/${flightId}/reservations/${bookingId}`),
+      (baseURL) =>
+        this.http.delete(`/internal/v1/flights/${flightId}/reservations/${bookingId}`, { baseURL }),
       'release seats',
     );
     if (r.kind === 'unreachable') return false;

@@ -46,6 +46,18 @@ export interface GaleraCluster {
   status(node: GaleraNode): Promise<Record<string, string>>;
   /** The last lines of a node's error log (also part of every start-up error). */
   logTail(node: GaleraNode, lines?: number): string;
+  /**
+   * `kill -9` of one node by its pid (no shutdown, no goodbye to the group: a crash or a pulled cable); resolves
+   * once the process has exited. Its data dir stays, for `restart`.
+   */
+  kill(node: GaleraNode): Promise<void>;
+  /**
+   * Starts a stopped or killed node again on its own data dir, joining the running nodes (never bootstrapping):
+   * it recovers its position from InnoDB and catches up by IST when the donors' gcache still holds what it missed,
+   * else by a full rsync SST. Resolves when every running node reports the whole cluster size and this node is
+   * Synced; throws with the node's log after `stepTimeoutMs`.
+   */
+  restart(node: GaleraNode): Promise<void>;
   /** Stops every node by pid (SIGTERM, SIGKILL after `timeoutMs`) and removes the temp dir. Idempotent. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -58,6 +70,11 @@ export interface GaleraOptions {
   baseDir?: string;
   /** Keep the temp dir after `stop` (to read the logs after a failure). */
   keepDir?: boolean;
+  /**
+   * false: ONE plain `mariadbd` with exactly the nodes' settings but no Galera (wsrep off) — the single server a
+   * benchmark compares the cluster with, so that replication is the only difference. `size` is then 1.
+   */
+  wsrep?: boolean;
 }
 
 /** Why a Galera cluster cannot be started on this machine, or undefined when everything it needs is there. */
@@ -134,7 +151,8 @@ function installExitHook(): void {
  * stops whatever was started and throws with the node's last log lines.
  */
 export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<GaleraCluster> {
-  const size = opts.size ?? 3;
+  const wsrep = opts.wsrep ?? true;
+  const size = wsrep ? (opts.size ?? 3) : 1;
   const stepTimeoutMs = opts.stepTimeoutMs ?? 45_000;
   const unavailable = galeraUnavailableReason();
   if (unavailable) throw new Error(unavailable);
@@ -184,10 +202,11 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
   };
 
   const start = (node: GaleraNode, bootstrap: boolean) => {
+    exited.delete(node);
     const peers = nodes.map((n) => `127.0.0.1:${n.galeraPort}`).join(',');
     const args = [
       '--no-defaults',
-      ...(bootstrap ? ['--wsrep-new-cluster'] : []),
+      ...(bootstrap && wsrep ? ['--wsrep-new-cluster'] : []),
       ...(owner ? ['--user=mysql'] : []),
       `--datadir=${path.join(node.dir, 'data')}`,
       `--tmpdir=${path.join(node.dir, 'tmp')}`,
@@ -212,18 +231,21 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
       '--innodb-buffer-pool-dump-at-shutdown=OFF',
       '--key-buffer-size=1M',
       '--aria-pagecache-buffer-size=1M',
-      '--wsrep-on=ON',
-      `--wsrep-provider=${GALERA_PROVIDER}`,
-      `--wsrep-cluster-name=${clusterName}`,
-      `--wsrep-node-name=node${node.index}`,
-      `--wsrep-cluster-address=gcomm://${bootstrap ? '' : peers}`,
-      `--wsrep-node-address=127.0.0.1:${node.galeraPort}`,
-      `--wsrep-node-incoming-address=127.0.0.1:${node.port}`,
-      `--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${node.galeraPort};ist.recv_addr=127.0.0.1:${node.istPort};gcache.size=16M;pc.recovery=false`,
-      '--wsrep-sst-method=rsync',
-      `--wsrep-sst-receive-address=127.0.0.1:${node.sstPort}`,
-      '--wsrep-slave-threads=1',
     ];
+    if (wsrep)
+      args.push(
+        '--wsrep-on=ON',
+        `--wsrep-provider=${GALERA_PROVIDER}`,
+        `--wsrep-cluster-name=${clusterName}`,
+        `--wsrep-node-name=node${node.index}`,
+        `--wsrep-cluster-address=gcomm://${bootstrap ? '' : peers}`,
+        `--wsrep-node-address=127.0.0.1:${node.galeraPort}`,
+        `--wsrep-node-incoming-address=127.0.0.1:${node.port}`,
+        `--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${node.galeraPort};ist.recv_addr=127.0.0.1:${node.istPort};gcache.size=16M;pc.recovery=false`,
+        '--wsrep-sst-method=rsync',
+        `--wsrep-sst-receive-address=127.0.0.1:${node.sstPort}`,
+        '--wsrep-slave-threads=1',
+      );
     const out = fs.openSync(path.join(node.dir, 'stdout.log'), 'a');
     const child = spawn(MARIADBD, args, {
       stdio: ['ignore', out, out],
@@ -236,10 +258,28 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     children.set(node, child);
     child.once('exit', (code, signal) => {
       live.delete(child);
+      // A restarted node has a new child by now: only the current one's exit counts.
+      if (children.get(node) !== child) return;
       node.pid = undefined;
       exited.set(node, signal ? `killed by ${signal}` : `exited with code ${code}`);
     });
     child.once('error', (err) => exited.set(node, `could not start: ${err.message}`));
+  };
+
+  const kill = async (node: GaleraNode): Promise<void> => {
+    const child = children.get(node);
+    if (!child?.pid || exited.has(node)) throw new Error(`Galera node ${node.index} is not running`);
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (signal(child.pid, 'SIGKILL')) await gone;
+  };
+
+  const restart = async (node: GaleraNode): Promise<void> => {
+    if (stopped) throw new Error('the Galera cluster was stopped');
+    if (!exited.has(node)) throw new Error(`Galera node ${node.index} is still running`);
+    start(node, false);
+    await waitFor(node, `rejoined and Synced in a cluster of ${size}`, synced(size));
+    for (const other of nodes.filter((n) => n !== node))
+      await waitFor(other, `back in a cluster of ${size}`, synced(size));
   };
 
   /** Polls the node until `ready(status)` holds, failing at the deadline or as soon as the process died. */
@@ -261,7 +301,8 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     }
   };
   const synced = (n: number) => (s: Record<string, string>) =>
-    s.wsrep_local_state_comment === 'Synced' && s.wsrep_ready === 'ON' && Number(s.wsrep_cluster_size) >= n;
+    !wsrep ||
+    (s.wsrep_local_state_comment === 'Synced' && s.wsrep_ready === 'ON' && Number(s.wsrep_cluster_size) >= n);
 
   const started = Date.now();
   try {
@@ -276,7 +317,7 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     for (const node of nodes) {
       await waitFor(node, `Synced in a cluster of ${size}`, synced(size));
       const s = await wsrepStatus(node);
-      if (Number(s.wsrep_cluster_size) !== size)
+      if (wsrep && Number(s.wsrep_cluster_size) !== size)
         await fail(node, `wsrep_cluster_size is ${s.wsrep_cluster_size}`);
     }
   } catch (err) {
@@ -289,6 +330,8 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     startupMs: Date.now() - started,
     status: wsrepStatus,
     logTail: (node, lines) => tail(node.logFile, lines),
+    kill,
+    restart,
     stop,
   };
 }
