@@ -26,6 +26,8 @@ export async function startService(
   service: string,
   port: number,
   env: Record<string, string>,
+  /** Where the built services are (another checkout's build, for an A/B of two builds); this one by default. */
+  root = ROOT,
 ): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
   // BENCH_NODE_ARGS passes flags to every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
   // The services' V8 flags, as `npm start` (scripts/src/start.ts) and the Dockerfile pass them.
@@ -34,7 +36,7 @@ export async function startService(
     '--max-old-space-size=128',
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ];
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, service, 'dist', 'main.js')], {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(root, service, 'dist', 'main.js')], {
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', INTERNAL_TOKEN, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -112,6 +114,8 @@ export interface LoadSpec {
   };
   /** Sees every response body (e.g. to collect created bookings). */
   onBody?: (status: number, body: string) => void;
+  /** A fixed offered load (requests/s over all connections) instead of as fast as answers come. */
+  overallRate?: number;
 }
 
 /** Runs autocannon with keep-alive connections and collects rate, latency percentiles and statuses. */
@@ -129,6 +133,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
       connections: spec.connections,
       duration: spec.durationSec,
       timeout: 10,
+      ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
       requests: [
         {
           method: spec.method ?? 'GET',

@@ -21,7 +21,11 @@ export async function startBenchStack(
   flightEnv: Record<string, string> = {},
   /** On top of the defaults, for every service (e.g. METRICS_ENABLED=false, OTEL_SDK_DISABLED=true). */
   extraEnv: Record<string, string> = {},
+  /** The checkout whose build runs (bench/src/cpu.ts compares two builds); this one by default. */
+  root?: string,
 ): Promise<BenchStack> {
+  const start = (service: string, port: number, env: Record<string, string>) =>
+    startService(service, port, env, root);
   const common = {
     ...extraEnv,
     DB_NAME_PREFIX: prefix,
@@ -39,7 +43,7 @@ export async function startBenchStack(
   const flights: Proc[] = [];
   for (const port of flightPorts) {
     flights.push(
-      await startService('flight-service', port, {
+      await start('flight-service', port, {
         ...common,
         FLIGHT_SERVICE_PORT: String(port),
         SEED_DEMO_DATA: 'true',
@@ -50,7 +54,7 @@ export async function startBenchStack(
   const bookings: Proc[] = [];
   for (const port of bookingPorts) {
     bookings.push(
-      await startService('booking-service', port, {
+      await start('booking-service', port, {
         ...common,
         BOOKING_SERVICE_PORT: String(port),
         FLIGHT_SERVICE_URL: flightUrls,
@@ -61,7 +65,7 @@ export async function startBenchStack(
       }),
     );
   }
-  const gateway = await startService('api-gateway', basePort, {
+  const gateway = await start('api-gateway', basePort, {
     ...common,
     GATEWAY_PORT: String(basePort),
     METRICS_PORT: String(basePort + 9),
