@@ -414,6 +414,63 @@ async function seatHotVsSpread(run: Run) {
   return { seatRatios: ratios };
 }
 
+type SeatKind = 'count-only' | 'auto-assigned' | 'seat-chosen';
+
+/** Gateway bookings of one seat on the hot flight: `noOfSeats` alone, a named passenger, or a passenger choosing a seat. */
+function gatewaySeatBookings(run: Run, kind: SeatKind): Promise<LoadResult> {
+  const rows = 9999;
+  return load({
+    url: run.stack.gateway.url,
+    connections: 64,
+    durationSec: SECONDS,
+    method: 'POST',
+    next: () => {
+      // A random seat of the 99,990-seat map: taken ones (a few per cent by now) answer 409 seat-taken.
+      const seat = `${1 + Math.floor(Math.random() * rows)}${'ABCDEFGHJK'[Math.floor(Math.random() * 10)]}`;
+      const body =
+        kind === 'count-only'
+          ? { flightId: run.hot, noOfSeats: 1 }
+          : {
+              flightId: run.hot,
+              passengers: [kind === 'seat-chosen' ? { name: 'Asha Rao', seat } : { name: 'Asha Rao' }],
+            };
+      return {
+        path: '/api/v1/bookings',
+        body,
+        headers: { authorization: `Bearer ${run.tokens[Math.floor(Math.random() * run.tokens.length)]}` },
+      };
+    },
+  });
+}
+
+/**
+ * #14's figure: seat-chosen and auto-assigned bookings against count-only ones through the gateway, 64 clients, the
+ * hot flight, interleaved rounds (count-only, auto, chosen, …); ratios of 201s per second.
+ */
+async function seatKindRounds(run: Run) {
+  const kinds: SeatKind[] = ['count-only', 'auto-assigned', 'seat-chosen'];
+  const rates: Record<SeatKind, number[]> = { 'count-only': [], 'auto-assigned': [], 'seat-chosen': [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const kind of kinds) {
+      const r = await gatewaySeatBookings(run, kind);
+      const created = Math.round((r.statuses['201'] ?? 0) / SECONDS);
+      rates[kind].push(created);
+      record(
+        `gateway bookings, ${kind} (round ${round}; ${created} created/s)`,
+        64,
+        r,
+        await oversell(PREFIX, run.db),
+      );
+    }
+  }
+  const ratio = (kind: SeatKind) => rates[kind].map((x, i) => x / Math.max(1, rates['count-only'][i]));
+  const seatKindRatios = { autoOverCount: ratio('auto-assigned'), chosenOverCount: ratio('seat-chosen') };
+  console.log(
+    `seat kinds @64, created/s over count-only: auto-assigned ${round2(median(seatKindRatios.autoOverCount))} (${seatKindRatios.autoOverCount.map(round2).join(', ')}), seat-chosen ${round2(median(seatKindRatios.chosenOverCount))} (${seatKindRatios.chosenOverCount.map(round2).join(', ')})`,
+  );
+  return { seatKindRatios };
+}
+
 /** The raw locked-row rate spread over 100 rows. */
 async function raw100Rows(): Promise<number> {
   const raw100 = await rawLockedRowTps(`${PREFIX}raw`, 16, 100, SECONDS);
@@ -716,7 +773,8 @@ type Figures = Awaited<ReturnType<typeof hotFlightRounds>> &
   Awaited<ReturnType<typeof gatewayHopRounds>> &
   Awaited<ReturnType<typeof bookingsAt16>> &
   Awaited<ReturnType<typeof observabilityRounds>> &
-  Awaited<ReturnType<typeof seatHotVsSpread>> & {
+  Awaited<ReturnType<typeof seatHotVsSpread>> &
+  Awaited<ReturnType<typeof seatKindRounds>> & {
     raw100: number;
     sweep: Scenario[];
     spread64: Scenario;
@@ -763,6 +821,8 @@ function summarise(f: Figures) {
       replicaScaling64: round2(f.replicas.rps / median(gw64.map((s) => s.rps))),
       autoSeatsOneOverSpread: round2(median(f.seatRatios)),
       autoSeatsOneOverSpreadRounds: f.seatRatios.map(round2),
+      autoAssignedOverCountOnly64: round2(median(f.seatKindRatios.autoOverCount)),
+      seatChosenOverCountOnly64: round2(median(f.seatKindRatios.chosenOverCount)),
       observabilityOnOff64: round2(median(f.observabilityRatios)),
       observabilityOnOff64Rounds: f.observabilityRatios.map(round2),
       observabilityCpuMsPerBooking: f.observabilityCpuMs,
@@ -913,9 +973,19 @@ async function main(): Promise<void> {
     Object.assign(run, await createFlights(stack.flights[0].url, fdb, 100));
     if (process.env.BENCH_ONLY === 'seats') {
       await seatHotVsSpread(run);
+      await warmUp(run);
+      await seatKindRounds(run);
       return;
     }
     await warmUp(run);
+    // BENCH_ONLY=hot: just the interleaved hot-flight rounds (raw, reservations, gateway bookings @64), for A/B runs.
+    if (process.env.BENCH_ONLY === 'hot') {
+      const { raw, flightRatios, gatewayRatios } = await hotFlightRounds(run);
+      console.log(
+        `hot: raw ${raw.join(', ')} tx/s; reservations/raw ${flightRatios.map(round2).join(', ')}; gateway@64/raw ${gatewayRatios.map(round2).join(', ')}`,
+      );
+      return;
+    }
     // BENCH_ONLY=observability: just the on/off rounds (what issue #16's figure needs), not the whole run.
     if (process.env.BENCH_ONLY === 'observability') return printObservability(await observabilityRounds(run));
     const rounds = await hotFlightRounds(run);
@@ -925,6 +995,7 @@ async function main(): Promise<void> {
     const sweep = await concurrencySweep(run);
     const spread64 = await spreadBookings(run);
     const seats = await seatHotVsSpread(run);
+    const seatKinds = await seatKindRounds(run);
     const observability = await observabilityRounds(run);
     await sampleRss(run);
     await cpuOf(run, 'payments @16', () => payments(run));
@@ -943,6 +1014,7 @@ async function main(): Promise<void> {
       ...hopRounds,
       ...at16,
       ...seats,
+      ...seatKinds,
       ...observability,
       raw100,
       sweep,

@@ -7,6 +7,8 @@ import type { Sequelize } from 'sequelize';
 
 const MIGRATIONS = path.join(__dirname, '..', 'src', 'db', 'migrations');
 const SEATS_MIGRATION = '20261201000001-seats.js';
+/** The seat's row as an indexed column (what a hold's window of rows reads by). */
+const SEAT_ROW_MIGRATION = '20261202000001-flight-seats-row.js';
 
 let db: Sequelize;
 const name = `${uniquePrefix('fsmig')}flights`;
@@ -59,7 +61,7 @@ test('flights and live reservations from before seats migrate with every invaria
   await reservation(15, 1, 1, 'HELD');
   await reservation(21, 2, 7, 'HELD');
 
-  expect(await migrate(db, MIGRATIONS)).toEqual([SEATS_MIGRATION]);
+  expect(await migrate(db, MIGRATIONS)).toEqual([SEATS_MIGRATION, SEAT_ROW_MIGRATION]);
 
   expect(await rows('SELECT id, seatsPerRow FROM airplanes ORDER BY id')).toEqual([
     { id: 1, seatsPerRow: 6 },
@@ -95,4 +97,22 @@ test('flights and live reservations from before seats migrate with every invaria
     expect(f.availableSeats).toBe(f.totalSeats - Number(f.taken));
   }
   expect(ledger.map((f) => f.availableSeats)).toEqual([3, 0, 180]);
+});
+
+test('every seat row knows its row number, the migrated ones and new ones up to four digits', async () => {
+  // After the first test: flight 1's and 2's live bookings were seated by the migration.
+  const migrated = await rows<{ seat: string; seatRow: number }>('SELECT seat, seatRow FROM flight_seats');
+  expect(migrated.length).toBeGreaterThan(0);
+  for (const r of migrated) expect(r.seatRow).toBe(Number(r.seat.slice(0, -1)));
+  await db.query(
+    "INSERT INTO flight_seats (flightId, seat, bookingId, passenger) VALUES (3, '1000A', 99, 0), (3, '9999K', 99, 1), (3, '12C', 99, 2)",
+  );
+  expect(
+    await rows(
+      'SELECT seat, seatRow FROM flight_seats WHERE flightId = 3 AND seatRow BETWEEN 12 AND 1000 ORDER BY seatRow',
+    ),
+  ).toEqual([
+    { seat: '12C', seatRow: 12 },
+    { seat: '1000A', seatRow: 1000 },
+  ]);
 });

@@ -1,5 +1,15 @@
 import { decideSeatChange } from '../src/domain/holds';
-import { chooseSeats, chosenSeatIssues, seatIndex, seatMap, seatName, seatNames } from '../src/domain/seats';
+import {
+  chooseSeats,
+  chooseSeatsInWindow,
+  chosenSeatIssues,
+  seatIndex,
+  seatMap,
+  seatName,
+  seatNames,
+  seatWindow,
+  type Layout,
+} from '../src/domain/seats';
 
 const first = () => 0;
 const last = (n: number) => n - 1;
@@ -90,6 +100,105 @@ describe('auto-assignment (the pure chooser)', () => {
       expect(got.some((s) => ['1A', '2B', '3C'].includes(s))).toBe(false);
       expect(new Set(got.map((s) => s.slice(0, -1))).size).toBe(1);
     }
+  });
+});
+
+describe('auto-assignment on a large map: a window of rows, the whole map only when needed', () => {
+  const big: Layout = { seatsPerRow: 10, totalSeats: 99_990 };
+
+  test('a map of up to 240 seats is read whole; a larger one in a window at a random place, cut by the edges', () => {
+    expect(seatWindow(layout, 1)).toBeUndefined();
+    expect(seatWindow({ seatsPerRow: 6, totalSeats: 240 }, 2, first)).toBeUndefined();
+    expect(seatWindow({ seatsPerRow: 6, totalSeats: 241 }, 2, last)).toEqual({ firstRow: 41, lastRow: 41 });
+    expect(seatWindow(big, 1, first)).toEqual({ firstRow: 1, lastRow: 1 });
+    expect(seatWindow(big, 1, () => 5)).toEqual({ firstRow: 1, lastRow: 6 });
+    expect(seatWindow(big, 1, last)).toEqual({ firstRow: 9999, lastRow: 9999 });
+    // One seat per row, a party of 10: twice the rows it needs, at least 60 seats.
+    expect(seatWindow({ seatsPerRow: 1, totalSeats: 1000 }, 10, () => 999)).toEqual({
+      firstRow: 941,
+      lastRow: 1000,
+    });
+    // Every row of the map is in equally many windows.
+    const l: Layout = { seatsPerRow: 6, totalSeats: 600 };
+    const cover = new Array<number>(101).fill(0);
+    for (let k = 0; k < 100 + 10 - 1; k++) {
+      const w = seatWindow(l, 1, () => k) as { firstRow: number; lastRow: number };
+      for (let r = w.firstRow; r <= w.lastRow; r++) cover[r] += 1;
+    }
+    expect(new Set(cover.slice(1)).size).toBe(1);
+  });
+
+  test('a block in the window is taken; seats only in one row, or a partial window, send it to the whole map', () => {
+    const w = { firstRow: 500, lastRow: 505 };
+    expect(chooseSeatsInWindow(big, w, new Set(), 3, first)).toEqual(['500A', '500B', '500C']);
+    // Every row of the window has only every other seat free: no block of 2 there, maybe elsewhere.
+    const alternate = new Set<string>();
+    for (let r = 500; r <= 505; r++) for (const c of 'BDFHK') alternate.add(`${r}${c}`);
+    expect(chooseSeatsInWindow(big, w, alternate, 2, first)).toBeUndefined();
+    expect(chooseSeatsInWindow(big, w, alternate, 1, last)).toEqual(['505J']);
+    // A window past the end of the map (a layout that shrank since it was placed).
+    expect(chooseSeatsInWindow(big, { firstRow: 10_000, lastRow: 10_005 }, new Set(), 1)).toBeUndefined();
+  });
+
+  test('a party wider than a row takes the fewest rows possible in the window, or goes to the whole map', () => {
+    const narrow: Layout = { seatsPerRow: 2, totalSeats: 400 };
+    const w = { firstRow: 11, lastRow: 40 };
+    expect(chooseSeatsInWindow(narrow, w, new Set(), 4, first)).toEqual(['11A', '11B', '12A', '12B']);
+    const gappy = new Set<string>();
+    for (let r = 11; r <= 40; r++) gappy.add(`${r}B`);
+    expect(chooseSeatsInWindow(narrow, w, gappy, 4, first)).toBeUndefined();
+  });
+
+  test('whatever the window returns is as good as the best choice on the whole map (random maps)', () => {
+    // Rank by the rules: 1 a block in one row, 2 one row, 3 + rows for the nearest rows.
+    const rank = (seats: string[], l: Layout) => {
+      const rows = seats.map((s) => Number(s.slice(0, -1)));
+      if (new Set(rows).size === 1) {
+        const cols = seats.map((s) => (seatIndex(s, l) as number) % l.seatsPerRow).sort((a, b) => a - b);
+        return cols[cols.length - 1] - cols[0] === seats.length - 1 ? 1 : 2;
+      }
+      return 3 + Math.max(...rows) - Math.min(...rows) + 1;
+    };
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let windowed = 0;
+    for (let round = 0; round < 400; round++) {
+      const l: Layout = { seatsPerRow: 1 + rnd(10), totalSeats: 0 };
+      l.totalSeats = l.seatsPerRow * (80 + rnd(200)) - rnd(l.seatsPerRow);
+      const density = rnd(100) / 100;
+      const taken = new Set(seatNames(l).filter(() => rnd(1000) / 1000 < density));
+      const count = 1 + rnd(10);
+      const w = seatWindow(l, count, rnd);
+      if (!w) continue;
+      const got = chooseSeatsInWindow(l, w, taken, count, rnd);
+      const best = chooseSeats(l, taken, count, rnd);
+      // A free block of `count` inside the window must be found there.
+      let blockInWindow = false;
+      for (let r = w.firstRow; r <= w.lastRow; r++) {
+        let run = 0;
+        for (let c = 0; c < l.seatsPerRow; c++) {
+          const i = (r - 1) * l.seatsPerRow + c;
+          run = i < l.totalSeats && !taken.has(seatName(i, l.seatsPerRow)) ? run + 1 : 0;
+          if (run >= count) blockInWindow = true;
+        }
+      }
+      if (blockInWindow) expect(got).toBeDefined();
+      if (!got) continue;
+      windowed++;
+      expect(best).toBeDefined();
+      expect(new Set(got).size).toBe(count);
+      for (const s of got) {
+        expect(taken.has(s)).toBe(false);
+        expect(seatIndex(s, l)).toBeDefined();
+        const row = Number(s.slice(0, -1));
+        expect(row >= w.firstRow && row <= w.lastRow).toBe(true);
+      }
+      expect(rank(got, l)).toBe(rank(best as string[], l));
+    }
+    expect(windowed).toBeGreaterThan(100);
   });
 });
 

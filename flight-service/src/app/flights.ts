@@ -59,7 +59,7 @@ export function flightUseCases({ flights, airplanes, airports, reservations }: D
     /** The public seat map as JSON text: every seat, available or taken, never by whom (cached like a search). */
     seatMap: (id: number): Promise<string> =>
       cache.read(`seats:${id}`, async () => {
-        const seating = await reservations.seating(id);
+        const seating = await reservations.seating(id, 'all');
         if (!seating) throw new Refused({ code: 'not-found', noun: 'Flight', id });
         return JSON.stringify(seatMap(id, seating.layout, seating.taken));
       }),

@@ -11,7 +11,14 @@ import {
   type SeatedReservation,
 } from '../domain/holds';
 import { Refused } from '../domain/refusals';
-import { chooseSeats, chosenSeatIssues, fillSeats } from '../domain/seats';
+import {
+  chooseSeats,
+  chooseSeatsInWindow,
+  chosenSeatIssues,
+  fillSeats,
+  seatWindow,
+  type Layout,
+} from '../domain/seats';
 
 /**
  * Attempts of a hold whose assigned seats another hold took between the read and the insert (each attempt reads
@@ -23,8 +30,48 @@ const CHANGE_ATTEMPTS = 5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Flights whose last-seen layout is kept to place seat windows (beyond it the memory starts over). */
+const LAYOUTS_KEPT = 10_000;
+
 /** Holding, changing and releasing seats for a booking (booking-service's calls), idempotent per bookingId. */
 export function holdUseCases(reservations: ReservationsStore, now: () => Date = () => new Date()) {
+  /**
+   * The layout each flight had when last read: where the next hold's window of rows goes. A stale one only places
+   * the window badly (the hold's read returns the current layout, and the flight's row lock checks it).
+   */
+  const layouts = new Map<number, Layout>();
+  const remember = (flightId: number, layout: Layout) => {
+    if (layouts.size >= LAYOUTS_KEPT && !layouts.has(flightId)) layouts.clear();
+    layouts.set(flightId, layout);
+  };
+
+  /**
+   * The flight's seating and the seats assigned to the `null` entries of `chosen`, or `assigned` undefined when
+   * too few are free. On a large map the seats taken in a random window of rows are read first, and the whole map
+   * only when the window holds no choice as good as the best on the whole map.
+   */
+  async function readAndAssign(flightId: number, chosen: ReadonlyArray<string | null>, toAssign: number) {
+    const known =
+      layouts.get(flightId) ??
+      (toAssign > 0 ? (await reservations.seating(flightId, 'none'))?.layout : undefined);
+    const window = known && toAssign > 0 ? seatWindow(known, toAssign) : undefined;
+    if (window) {
+      const seating = await reservations.seating(flightId, window);
+      if (!seating) return undefined;
+      remember(flightId, seating.layout);
+      const unavailable = new Set(seating.taken);
+      for (const s of chosen) if (s !== null) unavailable.add(s);
+      const assigned = chooseSeatsInWindow(seating.layout, window, unavailable, toAssign);
+      if (assigned) return { seating, assigned };
+    }
+    const seating = await reservations.seating(flightId, toAssign > 0 ? 'all' : 'none');
+    if (!seating) return undefined;
+    remember(flightId, seating.layout);
+    const unavailable = new Set(seating.taken);
+    for (const s of chosen) if (s !== null) unavailable.add(s);
+    return { seating, assigned: chooseSeats(seating.layout, unavailable, toAssign) };
+  }
+
   /** A hold for a booking that already has a reservation row: the same answer as the first time, or a refusal. */
   async function repeat(request: HoldRequest, existing: SeatedReservation): Promise<HeldReservation> {
     const early = repeatRefusal(existing, request);
@@ -50,9 +97,10 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
       const chosen = request.seatNumbers ?? Array.from({ length: seats }, () => null);
       const toAssign = chosen.filter((s) => s === null).length;
       for (let attempt = 1; attempt <= HOLD_ATTEMPTS; attempt++) {
-        const seating = await reservations.seating(flightId, toAssign > 0);
+        const read = await readAndAssign(flightId, chosen, toAssign);
+        const seating = read?.seating;
         let seatNumbers: string[] = [];
-        if (seating) {
+        if (read && seating) {
           const { layout, taken } = seating;
           const errors = chosenSeatIssues(chosen, layout);
           if (errors.length) {
@@ -61,9 +109,7 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
               reservation: await repeatOr(request, new Refused({ code: 'seat-numbers-invalid', errors })),
             };
           }
-          const unavailable = new Set(taken);
-          for (const s of chosen) if (s !== null) unavailable.add(s);
-          const assigned = chooseSeats(layout, unavailable, toAssign);
+          const { assigned } = read;
           if (!assigned) {
             const refusal =
               seating.departureTime.getTime() <= now().getTime()
@@ -131,7 +177,7 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
     /** A seat change, all or nothing; `replay` is true when this changeId was answered before. */
     async changeSeats(request: SeatChangeRequest): Promise<SeatChangeAnswer> {
       for (let attempt = 1; attempt <= CHANGE_ATTEMPTS; attempt++) {
-        const seating = await reservations.seating(request.flightId, false);
+        const seating = await reservations.seating(request.flightId, 'none');
         if (!seating) throw new Refused({ code: 'not-found', noun: 'Flight', id: request.flightId });
         const errors = chosenSeatIssues(request.seatNumbers, seating.layout);
         if (errors.length) throw new Refused({ code: 'seat-numbers-invalid', errors });

@@ -12,7 +12,7 @@ import type {
   SeatedReservation,
 } from '../domain/holds';
 import type { Refusal } from '../domain/refusals';
-import type { Layout } from '../domain/seats';
+import type { Layout, SeatWindow } from '../domain/seats';
 import { Abort } from './abort';
 
 /** What a hold attempt found: seats held now, a refusal (rolled back), or a row this booking already has. */
@@ -25,7 +25,7 @@ export type HoldAttempt =
   /** The map changed between the read and the lock: read it again. */
   | { kind: 'stale-layout' };
 
-/** The seat map's layout and the seats taken on it, read without a lock. */
+/** The seat map's layout and the seats taken on it (all, or those in the window asked for), read without a lock. */
 export interface Seating {
   layout: Layout;
   departureTime: Date;
@@ -204,28 +204,51 @@ const READ_COMMITTED = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMI
 export function reservationsStore(sequelize: Sequelize) {
   const store = {
     /**
-     * The flight's layout, and (with `withTaken`) the seats taken on it, in one query without a lock — what a hold
-     * chooses and validates seats on, and what the public seat map shows. Undefined when there is no such flight.
+     * The flight's layout and the seats taken on it, in one query without a lock — what a hold chooses and
+     * validates seats on, and what the public seat map shows. `taken`: every taken seat (`'all'`), none (`'none'`:
+     * the layout alone), or those in a window of rows (by the `(flightId, seatRow)` index). Undefined when there
+     * is no such flight.
      */
-    async seating(flightId: number, withTaken = true): Promise<Seating | undefined> {
-      const taken = withTaken
-        ? ', (SELECT GROUP_CONCAT(s.seat) FROM flight_seats s WHERE s.flightId = f.id) AS taken'
-        : '';
+    async seating(
+      flightId: number,
+      taken: 'all' | 'none' | SeatWindow = 'all',
+    ): Promise<Seating | undefined> {
+      // A window's seats (at most a few dozen) come back in one GROUP_CONCAT, well inside MySQL's default 1024-byte
+      // group_concat_max_len; the whole map's are rows of a second query (a 1000-seat map would be cut off there).
+      const windowSql =
+        typeof taken === 'object'
+          ? ', (SELECT GROUP_CONCAT(s.seat) FROM flight_seats s FORCE INDEX (flight_seats_flight_row) WHERE s.flightId = f.id AND s.seatRow BETWEEN ? AND ?) AS taken'
+          : '';
       const [row] = await sequelize.query<{
         totalSeats: number;
         seatsPerRow: number;
         departureTime: Date;
         taken?: string | null;
       }>(
-        `SELECT f.totalSeats, f.departureTime, p.seatsPerRow${taken}
+        `SELECT f.totalSeats, f.departureTime, p.seatsPerRow${windowSql}
            FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?`,
-        { replacements: [flightId], type: QueryTypes.SELECT },
+        {
+          replacements: typeof taken === 'object' ? [taken.firstRow, taken.lastRow, flightId] : [flightId],
+          type: QueryTypes.SELECT,
+        },
       );
       if (!row) return undefined;
+      let seats: string[] = [];
+      if (typeof taken === 'object') seats = row.taken ? row.taken.split(',') : [];
+      else if (taken === 'all') {
+        const rows = await sequelize.query<{ seat: string }>(
+          'SELECT seat FROM flight_seats WHERE flightId = ?',
+          {
+            replacements: [flightId],
+            type: QueryTypes.SELECT,
+          },
+        );
+        seats = rows.map((r) => r.seat);
+      }
       return {
         layout: { totalSeats: row.totalSeats, seatsPerRow: row.seatsPerRow },
         departureTime: row.departureTime,
-        taken: new Set(row.taken ? row.taken.split(',') : []),
+        taken: new Set(seats),
       };
     },
 

@@ -105,6 +105,9 @@ export function seatMap(flightId: number, l: Layout, taken: ReadonlySet<string>)
 export type Pick = (n: number) => number;
 export const randomPick: Pick = (n) => Math.floor(Math.random() * n);
 
+/** How good a choice is, by the rules below: a block in one row, seats in one row, or `rows` consecutive rows. */
+type Choice = { seats: string[] } & ({ rule: 'block' } | { rule: 'row' } | { rule: 'rows'; rows: number });
+
 /**
  * Seats for a party of `count` among the free seats, or undefined when fewer are free:
  *   1. adjacent seats in one row, when any row has such a block;
@@ -119,71 +122,135 @@ export function chooseSeats(
   count: number,
   pick: Pick = randomPick,
 ): string[] | undefined {
-  if (count <= 0) return [];
+  return chooseWithin(l, unavailable, count, 0, rowsOf(l), pick)?.seats;
+}
+
+/**
+ * The rows (1-based, inclusive) a windowed choice reads: a hold on a large map reads the seats taken in a few rows
+ * at a random place instead of the whole map (a sale-day flight's map is read once per hold).
+ */
+export interface SeatWindow {
+  firstRow: number;
+  lastRow: number;
+}
+
+/** A window holds at least this many seats (and at least twice the rows a party needs). */
+export const WINDOW_SEATS = 60;
+/** A map of at most this many seats is read whole: its read is cheap, and every hold chooses from all of it. */
+export const WHOLE_MAP_SEATS = 4 * WINDOW_SEATS;
+
+/**
+ * A random window of rows for a party of `count` on this layout, or undefined when the map is small enough to be
+ * read whole. Every row is in equally many of the possible windows (those at the ends are cut short by the map's
+ * edges), so concurrent holds spread over the whole map as they would choosing from all of it.
+ */
+export function seatWindow(l: Layout, count: number, pick: Pick = randomPick): SeatWindow | undefined {
   const rows = rowsOf(l);
-  // Free seat positions (letter indexes) per row.
+  const size = Math.max(2 * Math.ceil(count / l.seatsPerRow), Math.ceil(WINDOW_SEATS / l.seatsPerRow));
+  if (mapSeats(l) <= WHOLE_MAP_SEATS || rows <= 2 * size) return undefined;
+  const start = pick(rows + size - 1) - size + 2; // from 2 - size (only row 1 on the map) to rows (only the last)
+  return { firstRow: Math.max(1, start), lastRow: Math.min(rows, start + size - 1) };
+}
+
+/**
+ * Seats chosen within the window's rows (`unavailable` needs to be complete only for those rows), when that choice
+ * is as good as the best one on the whole map: a block of adjacent seats in one row (rule 1: any block is as good
+ * as another), or, for a party wider than a row, the fewest rows any party of its size can take. Otherwise
+ * undefined: the whole map must be read (a row elsewhere may have a block, or no seats may be left).
+ */
+export function chooseSeatsInWindow(
+  l: Layout,
+  w: SeatWindow,
+  unavailable: ReadonlySet<string>,
+  count: number,
+  pick: Pick = randomPick,
+): string[] | undefined {
+  if (count <= 0) return [];
+  const first = Math.max(0, w.firstRow - 1);
+  const end = Math.min(w.lastRow, rowsOf(l));
+  if (first >= end) return undefined;
+  const got = chooseWithin(l, unavailable, count, first, end, pick);
+  if (!got) return undefined;
+  if (got.rule === 'block') return got.seats;
+  if (got.rule === 'rows' && count > l.seatsPerRow && got.rows === Math.ceil(count / l.seatsPerRow)) {
+    return got.seats;
+  }
+  return undefined;
+}
+
+/** The three rules of {@link chooseSeats} over the 0-based rows [firstRow, endRow). */
+function chooseWithin(
+  l: Layout,
+  unavailable: ReadonlySet<string>,
+  count: number,
+  firstRow: number,
+  endRow: number,
+  pick: Pick,
+): Choice | undefined {
+  if (count <= 0) return { seats: [], rule: 'block' };
+  const name = (r: number, c: number) => `${r + 1}${SEAT_LETTERS[c]}`;
+  // Free seat positions (letter indexes) per row of the range: free[i] is row firstRow + i.
   const free: number[][] = [];
   let totalFree = 0;
-  for (let r = 0; r < rows; r++) {
+  for (let r = firstRow; r < endRow; r++) {
     const width = Math.min(l.seatsPerRow, mapSeats(l) - r * l.seatsPerRow);
     const row: number[] = [];
     for (let c = 0; c < width; c++) {
-      if (!unavailable.has(`${r + 1}${SEAT_LETTERS[c]}`)) row.push(c);
+      if (!unavailable.has(name(r, c))) row.push(c);
     }
     free.push(row);
     totalFree += row.length;
   }
   if (totalFree < count) return undefined;
-  const name = (r: number, c: number) => `${r + 1}${SEAT_LETTERS[c]}`;
 
   // 1. Every run of `count` adjacent free seats in one row.
   const blocks: Array<[number, number]> = [];
-  free.forEach((row, r) => {
-    for (let i = 0; i + count <= row.length; i++) {
-      if (row[i + count - 1] - row[i] === count - 1) blocks.push([r, row[i]]);
+  free.forEach((row, i) => {
+    for (let k = 0; k + count <= row.length; k++) {
+      if (row[k + count - 1] - row[k] === count - 1) blocks.push([i, row[k]]);
     }
   });
   if (blocks.length) {
-    const [r, c] = blocks[pick(blocks.length)];
-    return Array.from({ length: count }, (_, k) => name(r, c + k));
+    const [i, c] = blocks[pick(blocks.length)];
+    return { seats: Array.from({ length: count }, (_, k) => name(firstRow + i, c + k)), rule: 'block' };
   }
 
   // 2. One row with enough free seats: the window of `count` free seats with the smallest span.
-  const inRow: Array<{ r: number; start: number; span: number }> = [];
-  free.forEach((row, r) => {
-    for (let i = 0; i + count <= row.length; i++)
-      inRow.push({ r, start: i, span: row[i + count - 1] - row[i] });
+  const inRow: Array<{ i: number; start: number; span: number }> = [];
+  free.forEach((row, i) => {
+    for (let k = 0; k + count <= row.length; k++)
+      inRow.push({ i, start: k, span: row[k + count - 1] - row[k] });
   });
   if (inRow.length) {
     const best = Math.min(...inRow.map((w) => w.span));
     const tight = inRow.filter((w) => w.span === best);
-    const { r, start } = tight[pick(tight.length)];
-    return free[r].slice(start, start + count).map((c) => name(r, c));
+    const { i, start } = tight[pick(tight.length)];
+    return { seats: free[i].slice(start, start + count).map((c) => name(firstRow + i, c)), rule: 'row' };
   }
 
   // 3. The fewest consecutive rows that together have `count` free seats; seats taken front to back.
   let bestRows = Infinity;
   const windows: number[] = [];
-  for (let first = 0; first < rows; first++) {
+  for (let start = 0; start < free.length; start++) {
     let got = 0;
-    let last = first;
-    for (; last < rows && got < count; last++) got += free[last].length;
+    let last = start;
+    for (; last < free.length && got < count; last++) got += free[last].length;
     if (got < count) break;
-    const span = last - first;
+    const span = last - start;
     if (span < bestRows) {
       bestRows = span;
       windows.length = 0;
     }
-    if (span === bestRows) windows.push(first);
+    if (span === bestRows) windows.push(start);
   }
-  const first = windows[pick(windows.length)];
-  const chosen: string[] = [];
-  for (let r = first; chosen.length < count; r++) {
-    for (const c of free[r]) {
-      if (chosen.length < count) chosen.push(name(r, c));
+  const start = windows[pick(windows.length)];
+  const seats: string[] = [];
+  for (let i = start; seats.length < count; i++) {
+    for (const c of free[i]) {
+      if (seats.length < count) seats.push(name(firstRow + i, c));
     }
   }
-  return chosen;
+  return { seats, rule: 'rows', rows: bestRows };
 }
 
 /**
