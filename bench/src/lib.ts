@@ -32,7 +32,7 @@ export async function startService(
   // BENCH_NODE_ARGS passes flags to every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
   // The services' V8 flags, as `npm start` (scripts/src/start.ts) and the Dockerfile pass them.
   const nodeArgs = [
-    '--max-semi-space-size=8',
+    '--max-semi-space-size=16',
     '--max-old-space-size=128',
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ];
