@@ -286,6 +286,13 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return (e?.parent?.errno ?? e?.original?.errno ?? e?.errno) === 1062;
 }
 
+/** A CHECK constraint refused a row (MariaDB 4025, MySQL 3819): a guarded statement said no. */
+export function isCheckConstraintError(err: unknown): boolean {
+  const e = err as { parent?: { errno?: number }; original?: { errno?: number }; errno?: number };
+  const errno = e?.parent?.errno ?? e?.original?.errno ?? e?.errno;
+  return errno === 4025 || errno === 3819;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

@@ -1,4 +1,11 @@
-import { decideHold, decideRelease, releasedReservation, type LockedFlight } from '../src/domain/holds';
+import {
+  decideHold,
+  decideRelease,
+  holdGuard,
+  holdGuardPasses,
+  releasedReservation,
+  type LockedFlight,
+} from '../src/domain/holds';
 import { problemFor } from '../src/http/problems';
 
 const now = new Date('2026-11-30T00:00:00Z');
@@ -82,4 +89,40 @@ describe('the refusal table', () => {
     ]);
     expect(problemFor({ code: 'not-found', noun: 'Flight', id: 3 }).type).toBe('about:blank');
   });
+});
+
+test("the hold's guard (what the database checks at the commit) keeps every decision it lets through", () => {
+  // The guard is made from the row a hold was decided on; any row it passes must decide the same hold.
+  const request = { flightId: 7, bookingId: 70, seats: 2 };
+  const taking = { seatNumbers: ['1A', '1B'], layout: { totalSeats: 5, seatsPerRow: 6 } };
+  const decided = decideHold(flight, undefined, request, now, taking);
+  expect(decided.kind).toBe('hold');
+  const guard = holdGuard(flight, request.seats);
+  const changes: Array<Partial<LockedFlight>> = [
+    {},
+    { availableSeats: 2 },
+    { availableSeats: 1 },
+    { availableSeats: 0 },
+    { departureTime: new Date(flight.departureTime.getTime() - 1) },
+    { departureTime: new Date(now.getTime() - 1) },
+    { totalSeats: 6 },
+    { seatsPerRow: 3 },
+    { price: 4501 },
+    { flightNumber: 'SK2' },
+    { departureAirportCode: 'BLR' },
+    { arrivalAirportCode: 'MAA' },
+  ];
+  const passed = changes.map((c) => {
+    const f = { ...flight, ...c };
+    const passes = holdGuardPasses(f, guard);
+    if (passes) {
+      const again = decideHold(f, undefined, request, now, taking);
+      expect(again.kind).toBe('hold');
+      if (again.kind === 'hold' && decided.kind === 'hold')
+        expect(again.reservation).toEqual(decided.reservation);
+    }
+    return passes;
+  });
+  // Only the row as decided on, with at least the seats asked for, passes.
+  expect(passed).toEqual([true, true, false, false, false, false, false, false, false, false, false, false]);
 });

@@ -1,4 +1,17 @@
-import { createFlight, INTERNAL, seatLedger, startHarness, type FlightServiceHarness } from './support';
+import type { Sequelize } from 'sequelize';
+import { createSequelize } from '@skyway/common';
+import { testDbServer } from '@skyway/common/testing';
+import { holdGuard } from '../src/domain/holds';
+import { reservationsStore } from '../src/db/reservations-store';
+import {
+  ADMIN,
+  createFlight,
+  expectSeatInvariants,
+  INTERNAL,
+  seatLedger,
+  startHarness,
+  type FlightServiceHarness,
+} from './support';
 
 let h: FlightServiceHarness;
 beforeAll(async () => {
@@ -136,5 +149,75 @@ describe('seat reservation rules', () => {
       .send({ seats: 1 });
     expect(badId.status).toBe(400);
     expect(badId.body.errors[0].path).toBe('bookingId');
+  });
+});
+
+/** The flight row as a hold decides on it. */
+async function readBack(store: ReturnType<typeof reservationsStore>, flightId: number) {
+  const seating = await store.seating(flightId, 'none');
+  if (!seating) throw new Error(`flight ${flightId} not found`);
+  return seating.flight;
+}
+
+describe('the one-round-trip hold (its guard checked by the database)', () => {
+  // The store as the service builds it: several statements per round trip.
+  let db: Sequelize;
+  beforeAll(() => {
+    db = createSequelize(testDbServer(), h.db.config.database, { poolMax: 2, multipleStatements: true });
+  });
+  afterAll(() => db.close());
+
+  test('a hold on a flight that is gone leaves no reservation or seat rows behind', async () => {
+    const store = reservationsStore(db);
+    const request = { flightId: 987_654, bookingId: 9_000_001, seats: 2 };
+    const gone = { ...(await readBack(store, (await createFlight(h, { totalSeats: 60 })).id)) };
+    const got = await store.hold(request, ['1A', '1B'], holdGuard(gone, 2));
+    expect(got).toEqual({ kind: 'refused', refusal: { code: 'not-found', noun: 'Flight', id: 987_654 } });
+    const [left] = (await h.db.query(
+      'SELECT (SELECT COUNT(*) FROM seat_reservations WHERE bookingId = 9000001) + (SELECT COUNT(*) FROM flight_seats WHERE bookingId = 9000001) AS n',
+    )) as [Array<{ n: number | string }>, unknown];
+    expect(Number(left[0].n)).toBe(0);
+  });
+
+  test('a guard that fails (the map the seats were chosen on changed) rolls the hold back whole', async () => {
+    const flight = await createFlight(h, { totalSeats: 12 });
+    const store = reservationsStore(db);
+    const request = { flightId: flight.id, bookingId: 9_000_002, seats: 1 };
+    const asRead = await readBack(store, flight.id);
+    const got = await store.hold(request, ['2F'], holdGuard({ ...asRead, totalSeats: 18 }, 1));
+    expect(got).toEqual({ kind: 'guard-failed' });
+    expect(await seatLedger(h.db, flight.id)).toEqual({ available: 12, total: 12, held: 0 });
+    const s = await expectSeatInvariants(h, flight.id);
+    expect(s.seatRows).toEqual([]);
+  });
+
+  test('40 holds racing the flight growing and shrinking: every hold is seated on the map it ends up on, counts exact', async () => {
+    const flight = await createFlight(h, { totalSeats: 60 }, 240);
+    const holds = Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        h.http
+          .put(`/internal/v1/flights/${flight.id}/reservations/${9_100_000 + i}`)
+          .set(INTERNAL)
+          .send({ seats: 1 + (i % 2) }),
+      ),
+    );
+    // One size change after another while the holds run (a shrink below a taken seat is refused: 409).
+    const patched: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await h.http
+        .patch(`/api/v1/flights/${flight.id}`)
+        .set(ADMIN)
+        .send({ totalSeats: 200 + (i % 2) * 40 });
+      patched.push(r.status);
+    }
+    const held = await holds;
+    expect(patched.filter((s) => s !== 200 && s !== 409)).toEqual([]);
+    const statuses = countBy(held.map((r) => r.status));
+    expect(statuses[201]).toBeGreaterThan(0);
+    expect(Object.keys(statuses).filter((k) => k !== '201' && k !== '409')).toEqual([]);
+    const s = await expectSeatInvariants(h, flight.id);
+    const ledger = await seatLedger(h.db, flight.id);
+    expect(ledger.available + ledger.held).toBe(ledger.total);
+    expect(s.seatRows.length).toBe(ledger.held);
   });
 });

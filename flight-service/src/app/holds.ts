@@ -3,6 +3,7 @@ import {
   decideHold,
   decideRelease,
   decideSeatChange,
+  holdGuard,
   releasedReservation,
   repeatRefusal,
   type HeldReservation,
@@ -98,38 +99,47 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
       const toAssign = chosen.filter((s) => s === null).length;
       for (let attempt = 1; attempt <= HOLD_ATTEMPTS; attempt++) {
         const read = await readAndAssign(flightId, chosen, toAssign);
-        const seating = read?.seating;
-        let seatNumbers: string[] = [];
-        if (read && seating) {
-          const { layout, taken } = seating;
-          const errors = chosenSeatIssues(chosen, layout);
-          if (errors.length) {
-            return {
-              created: false,
-              reservation: await repeatOr(request, new Refused({ code: 'seat-numbers-invalid', errors })),
-            };
-          }
-          const { assigned } = read;
-          if (!assigned) {
-            const refusal =
-              seating.departureTime.getTime() <= now().getTime()
-                ? new Refused({ code: 'flight-departed', flightId })
-                : new Refused({
-                    code: 'not-enough-seats',
-                    flightId,
-                    availableSeats: layout.totalSeats - taken.size,
-                  });
-            return { created: false, reservation: await repeatOr(request, refusal) };
-          }
-          seatNumbers = fillSeats(chosen, assigned);
+        if (!read) {
+          const missing = new Refused({ code: 'not-found', noun: 'Flight', id: flightId });
+          return { created: false, reservation: await repeatOr(request, missing) };
         }
-        const layout = seating?.layout ?? { totalSeats: 0, seatsPerRow: 0 };
-        const attemptResult = await reservations.hold(request, seatNumbers, (flight) =>
-          decideHold(flight, undefined, request, now(), { seatNumbers, layout }),
+        const { seating, assigned } = read;
+        const errors = chosenSeatIssues(chosen, seating.layout);
+        if (errors.length) {
+          const invalid = new Refused({ code: 'seat-numbers-invalid', errors });
+          return { created: false, reservation: await repeatOr(request, invalid) };
+        }
+        if (!assigned) {
+          const refusal =
+            seating.flight.departureTime.getTime() <= now().getTime()
+              ? new Refused({ code: 'flight-departed', flightId })
+              : new Refused({
+                  code: 'not-enough-seats',
+                  flightId,
+                  availableSeats: seating.layout.totalSeats - seating.taken.size,
+                });
+          return { created: false, reservation: await repeatOr(request, refusal) };
+        }
+        const seatNumbers = fillSeats(chosen, assigned);
+        // Decided on the row as read; the hold commits only if the row is still so, with enough seats left.
+        const decision = decideHold(seating.flight, undefined, request, now(), {
+          seatNumbers,
+          layout: seating.layout,
+        });
+        if (decision.kind === 'refused') {
+          return { created: false, reservation: await repeatOr(request, new Refused(decision.refusal)) };
+        }
+        if (decision.kind !== 'hold') throw new Error(`a new hold cannot be a ${decision.kind}`);
+        const attemptResult = await reservations.hold(
+          request,
+          seatNumbers,
+          holdGuard(seating.flight, request.seats),
         );
         switch (attemptResult.kind) {
           case 'held':
-            return { created: true, reservation: attemptResult.reservation };
+            return { created: true, reservation: decision.reservation };
+          case 'guard-failed':
+            break; // the row changed since it was read (or the seats ran out): read it and decide again
           case 'refused':
             throw new Refused(attemptResult.refusal);
           case 'exists':
@@ -139,8 +149,6 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
               throw new Refused({ code: 'seat-taken', flightId, seats: attemptResult.chosen });
             }
             break; // an assigned seat (or a chosen one freed since) was taken: choose again
-          case 'stale-layout':
-            break;
         }
         await sleep(Math.random() * Math.min(2 * attempt, 20));
       }

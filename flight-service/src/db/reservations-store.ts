@@ -1,8 +1,15 @@
 import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
-import { inTransaction, isDuplicateKeyError, retryTransaction, withConnection } from '@skyway/common';
+import {
+  inTransaction,
+  isCheckConstraintError,
+  isDuplicateKeyError,
+  retryTransaction,
+  sqlTime,
+  withConnection,
+} from '@skyway/common';
 import type {
   HeldReservation,
-  HoldDecision,
+  HoldGuard,
   HoldRequest,
   LockedFlight,
   ReleaseDecision,
@@ -15,20 +22,24 @@ import type { Refusal } from '../domain/refusals';
 import type { Layout, SeatWindow } from '../domain/seats';
 import { Abort } from './abort';
 
-/** What a hold attempt found: seats held now, a refusal (rolled back), or a row this booking already has. */
+/** What a hold attempt found: seats held now, the guard failed or no flight (rolled back), or a row this booking already has. */
 export type HoldAttempt =
-  | { kind: 'held'; reservation: HeldReservation }
+  /** Held and committed, the flight row as the hold was decided on. */
+  | { kind: 'held' }
+  /** The flight row failed the hold's guard (rolled back): read it and decide why. */
+  | { kind: 'guard-failed' }
   | { kind: 'refused'; refusal: Refusal }
   | { kind: 'exists'; existing: SeatedReservation }
   /** Some of the seats were taken meanwhile: `chosen` are the requested (chosen) ones another booking holds now. */
-  | { kind: 'seats-conflict'; chosen: string[] }
-  /** The map changed between the read and the lock: read it again. */
-  | { kind: 'stale-layout' };
+  | { kind: 'seats-conflict'; chosen: string[] };
 
-/** The seat map's layout and the seats taken on it (all, or those in the window asked for), read without a lock. */
+/**
+ * The flight row with its seat map's layout, and the seats taken on it (all, or those in the window asked for),
+ * read without a lock: what a hold is decided on (its guard then keeps the row so until its commit).
+ */
 export interface Seating {
   layout: Layout;
-  departureTime: Date;
+  flight: LockedFlight;
   taken: Set<string>;
 }
 
@@ -44,9 +55,36 @@ interface FlightRow {
 
 const HELD_FLIGHT_COLUMNS =
   'availableSeats, totalSeats, departureTime, flightNumber, departureAirportCode, arrivalAirportCode, price';
+/**
+ * A new hold's UPDATE of the flight row: its seats taken when the guard holds (the row as the hold was decided on,
+ * enough seats left), else −1, which the row's CHECK (availableSeats >= 0) refuses with an error that stops the
+ * batch before its COMMIT. The airplane's row width cannot change under the flight's row lock: an airplane's patch
+ * locks its flights first.
+ */
+const GUARDED_UPDATE_SQL = `UPDATE flights SET availableSeats = IF(
+     availableSeats >= ? AND departureTime = ? AND totalSeats = ? AND price = ? AND flightNumber = ?
+       AND departureAirportCode = ? AND arrivalAirportCode = ?
+       AND (SELECT p.seatsPerRow FROM airplanes p WHERE p.id = flights.airplaneId) = ?,
+     availableSeats - ?, -1)
+   WHERE id = ?`;
+const guardValues = ({ seats, decidedOn: d }: HoldGuard) => [
+  seats,
+  sqlTime(d.departureTime),
+  d.totalSeats,
+  d.price,
+  d.flightNumber,
+  d.departureAirportCode,
+  d.arrivalAirportCode,
+  d.seatsPerRow,
+  seats,
+];
 /** The row width of a flight's airplane; read after the flight's row lock, so under READ COMMITTED it is current. */
 const SEATS_PER_ROW_SQL =
   'SELECT p.seatsPerRow FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?';
+
+const SEATING_COLUMNS = HELD_FLIGHT_COLUMNS.split(', ')
+  .map((c) => `f.${c}`)
+  .join(', ');
 
 const toFlight = (f: FlightRow, seatsPerRow: number): LockedFlight => ({
   availableSeats: f.availableSeats,
@@ -219,91 +257,79 @@ export function reservationsStore(sequelize: Sequelize) {
         typeof taken === 'object'
           ? ', (SELECT GROUP_CONCAT(s.seat) FROM flight_seats s FORCE INDEX (flight_seats_flight_row) WHERE s.flightId = f.id AND s.seatRow BETWEEN ? AND ?) AS taken'
           : '';
-      const [row] = await sequelize.query<{
-        totalSeats: number;
-        seatsPerRow: number;
-        departureTime: Date;
-        taken?: string | null;
-      }>(
-        `SELECT f.totalSeats, f.departureTime, p.seatsPerRow${windowSql}
-           FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?`,
-        {
-          replacements: typeof taken === 'object' ? [taken.firstRow, taken.lastRow, flightId] : [flightId],
-          type: QueryTypes.SELECT,
-        },
-      );
+      // Plain SQL on a pooled connection (no ORM): this read is on every hold.
+      const sql = `SELECT ${SEATING_COLUMNS}, p.seatsPerRow${windowSql}
+           FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?`;
+      const values = typeof taken === 'object' ? [taken.firstRow, taken.lastRow, flightId] : [flightId];
+      const { row, all } = await withConnection(sequelize, async (run) => {
+        const [found] = (await run(sql, values)) as Array<
+          FlightRow & { seatsPerRow: number; taken?: string | null }
+        >;
+        const rows =
+          found && taken === 'all'
+            ? ((await run('SELECT seat FROM flight_seats WHERE flightId = ?', [flightId])) as Array<{
+                seat: string;
+              }>)
+            : [];
+        return { row: found, all: rows.map((r) => r.seat) };
+      });
       if (!row) return undefined;
-      let seats: string[] = [];
-      if (typeof taken === 'object') seats = row.taken ? row.taken.split(',') : [];
-      else if (taken === 'all') {
-        const rows = await sequelize.query<{ seat: string }>(
-          'SELECT seat FROM flight_seats WHERE flightId = ?',
-          {
-            replacements: [flightId],
-            type: QueryTypes.SELECT,
-          },
-        );
-        seats = rows.map((r) => r.seat);
-      }
+      const seats = typeof taken === 'object' ? (row.taken ? row.taken.split(',') : []) : all;
       return {
         layout: { totalSeats: row.totalSeats, seatsPerRow: row.seatsPerRow },
-        departureTime: row.departureTime,
+        flight: toFlight(row, row.seatsPerRow),
         taken: new Set(seats),
       };
     },
 
     /**
-     * Tries a new hold in two round trips; `decide` rules on the flight row as it stands under the lock (the price
-     * a booking charges is the price its seats were held at):
+     * Tries a new hold in ONE round trip, `guard` checked by the database on the flight row under its lock:
      *
-     *   1. START TRANSACTION; INSERT the booking's reservation row; INSERT its seats; SELECT the flight row FOR UPDATE
-     *   2. UPDATE availableSeats; COMMIT           (or ROLLBACK when `decide` refuses)
+     *   START TRANSACTION; INSERT the booking's reservation row; INSERT its seats;
+     *   UPDATE the flight row: availableSeats − seats if the guard holds, else −1 (which its CHECK refuses: the
+     *   batch stops there and is rolled back); COMMIT
      *
-     * So the hot flight row is held for one round trip, as before seats existed: seats are claimed on their own
-     * rows (flight_seats' primary key (flightId, seat) admits each seat once), before the flight row is locked, so
-     * holds taking different seats never wait for each other there. The reservation's primary key (bookingId)
+     * So the hot flight row is locked only inside the server, never across a round trip: seats are claimed on their
+     * own rows (flight_seats' primary key (flightId, seat) admits each seat once) before the flight row is locked,
+     * so holds taking different seats never wait for each other there. The reservation's primary key (bookingId)
      * settles repeats and races between identical requests: the loser's INSERT fails and it gets the existing row
      * back. Every lock is taken in the same order — reservation, seats, then flight — by hold, change and release.
+     * Answers `held`, or `guard-failed` (the row is no longer as decided on, or too few seats are left).
      */
-    async hold(
-      request: HoldRequest,
-      seatNumbers: string[],
-      decide: (flight: LockedFlight | undefined) => HoldDecision,
-    ): Promise<HoldAttempt> {
+    async hold(request: HoldRequest, seatNumbers: string[], guard: HoldGuard): Promise<HoldAttempt> {
       const { flightId, bookingId, seats } = request;
       const rows = seatRows(flightId, bookingId, seatNumbers);
       const seatSql = rows.length ? `${SEAT_INSERT}${rows.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
       try {
-        return await retryTransaction(() =>
+        const updated = await retryTransaction(() =>
           withConnection(sequelize, async (run) => {
             const results = (await run(
               `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
                INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD');
                ${seatSql}
-               SELECT ${HELD_FLIGHT_COLUMNS} FROM flights WHERE id = ? FOR UPDATE;
-               ${SEATS_PER_ROW_SQL}`,
-              [bookingId, flightId, seats, ...rows.flat(), flightId, flightId],
+               ${GUARDED_UPDATE_SQL};
+               COMMIT`,
+              [bookingId, flightId, seats, ...rows.flat(), ...guardValues(guard), flightId],
             )) as unknown[];
-            const flightRows = results[results.length - 2] as FlightRow[];
-            const planeRows = results[results.length - 1] as Array<{ seatsPerRow: number }>;
-            const row = flightRows[0];
-            const decision = decide(row ? toFlight(row, planeRows[0].seatsPerRow) : undefined);
-            if (decision.kind === 'refused') throw new Abort(decision.refusal); // withConnection rolls back
-            if (decision.kind === 'stale-layout') {
-              await run('ROLLBACK');
-              return { kind: 'stale-layout' as const };
-            }
-            if (decision.kind !== 'hold') throw new Error(`a new reservation cannot be a ${decision.kind}`);
-            // Relative to the locked row, which is what `decision.availableSeats` was computed from.
-            await run('UPDATE flights SET availableSeats = availableSeats - ? WHERE id = ?; COMMIT', [
-              seats,
-              flightId,
-            ]);
-            return { kind: 'held' as const, reservation: decision.reservation };
+            return (results[results.length - 2] as { affectedRows: number }).affectedRows;
           }),
         );
+        if (updated === 1) return { kind: 'held' };
+        // No such flight (deleted since the seats were chosen): the UPDATE matched nothing and the rows committed
+        // with it belong to no flight; take them back.
+        await inTransaction(sequelize, async (transaction) => {
+          await sequelize.query('DELETE FROM flight_seats WHERE bookingId = ?', {
+            replacements: [bookingId],
+            transaction,
+          });
+          await sequelize.query('DELETE FROM seat_reservations WHERE bookingId = ? AND flightId = ?', {
+            replacements: [bookingId, flightId],
+            transaction,
+          });
+        });
+        return { kind: 'refused', refusal: { code: 'not-found', noun: 'Flight', id: flightId } };
       } catch (err) {
-        if (err instanceof Abort) return { kind: 'refused', refusal: err.refusal };
+        if (isCheckConstraintError(err)) return { kind: 'guard-failed' };
         if (!isDuplicateKeyError(err)) throw err;
         // This booking already has a reservation row (a repeat, or an identical request that committed first)…
         const existing = await findSeated(sequelize, bookingId);

@@ -31,7 +31,7 @@ export interface HeldFlight {
   price: number;
 }
 
-/** The flight row as a hold reads it (under its row lock for a new hold), with its seat map's layout. */
+/** The flight row as a hold decides on it (read before the hold; its guard keeps it so to the commit), with its seat map's layout. */
 export interface LockedFlight extends HeldFlight, Layout {
   availableSeats: number;
 }
@@ -128,6 +128,41 @@ export function decideHold(
     },
     availableSeats: flight.availableSeats - seats,
   };
+}
+
+/**
+ * What a new hold needs of the flight row at its commit, as data: the row exactly as the hold was decided on (every
+ * field {@link decideHold} reads, so any rule it applies still holds) and enough seats left. The store has the
+ * database check it inside the hold's own UPDATE of the row, so the hold takes one round trip and the hot row is
+ * locked only inside the server; when it fails, the use case reads the row again and decides again.
+ */
+export interface HoldGuard {
+  seats: number;
+  decidedOn: HeldFlight & Layout;
+}
+
+export const holdGuard = (flight: LockedFlight, seats: number): HoldGuard => ({
+  seats,
+  decidedOn: {
+    ...heldFlight(flight),
+    totalSeats: flight.totalSeats,
+    seatsPerRow: flight.seatsPerRow,
+  },
+});
+
+/** The guard over a flight row, as the database evaluates it (the tests hold it to decideHold). */
+export function holdGuardPasses(flight: LockedFlight, g: HoldGuard): boolean {
+  const d = g.decidedOn;
+  return (
+    flight.availableSeats >= g.seats &&
+    flight.departureTime.getTime() === d.departureTime.getTime() &&
+    flight.totalSeats === d.totalSeats &&
+    flight.seatsPerRow === d.seatsPerRow &&
+    flight.price === d.price &&
+    flight.flightNumber === d.flightNumber &&
+    flight.departureAirportCode === d.departureAirportCode &&
+    flight.arrivalAirportCode === d.arrivalAirportCode
+  );
 }
 
 export type ReleaseDecision =
