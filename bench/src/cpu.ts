@@ -195,6 +195,7 @@ async function main(): Promise<void> {
       const order = round % 2 === 1 ? stacks : [...stacks].reverse();
       for (const s of order) for (const sc of SCENARIOS) show(s, sc, await measure(s, sc, tokens));
     }
+    if (raw.length) console.log(`raw locked-row rate (1 row, 16 connections): rounds ${raw.join(', ')} tx/s`);
     const summary: Record<string, unknown> = { rounds: ROUNDS, seconds: SECONDS, raw, load: os.loadavg() };
     for (const sc of SCENARIOS) {
       for (const s of stacks) {

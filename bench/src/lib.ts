@@ -7,6 +7,8 @@ import mysql from 'mysql2/promise';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const DB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 export const INTERNAL_TOKEN = 'bench-internal-token';
+/** BENCH_PORT_OFFSET moves every port the bench listens on (services, private Redis), for two benches at once. */
+export const PORT_OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? 0);
 
 export interface LoadResult {
   rps: number;

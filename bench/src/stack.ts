@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { INTERNAL_TOKEN, startService } from './lib';
+import { INTERNAL_TOKEN, PORT_OFFSET, startService } from './lib';
 
 /** The services as real processes for the benchmark, on fixed local ports, in production mode. */
 export const JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123456789';
@@ -24,6 +24,7 @@ export async function startBenchStack(
   /** The checkout whose build runs (bench/src/cpu.ts compares two builds); this one by default. */
   root?: string,
 ): Promise<BenchStack> {
+  basePort += PORT_OFFSET;
   const start = (service: string, port: number, env: Record<string, string>) =>
     startService(service, port, env, root);
   const common = {
