@@ -27,4 +27,4 @@ COPY --from=build --chown=node:node /app /app
 USER node
 # Health: every service answers GET /ready on its own port (PORT is passed by docker-compose).
 # The same V8 flags `npm start` uses (scripts/src/start.ts): they keep RSS under 200 MB (README, Performance).
-CMD ["sh", "-c", "exec node --max-semi-space-size=8 --max-old-space-size=128 \"$SERVICE/dist/main.js\""]
+CMD ["sh", "-c", "exec node --max-semi-space-size=16 --max-old-space-size=128 \"$SERVICE/dist/main.js\""]

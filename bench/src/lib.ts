@@ -7,6 +7,8 @@ import mysql from 'mysql2/promise';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const DB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 export const INTERNAL_TOKEN = 'bench-internal-token';
+/** BENCH_PORT_OFFSET moves every port the bench listens on (services, private Redis), for two benches at once. */
+export const PORT_OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? 0);
 
 export interface LoadResult {
   rps: number;
@@ -26,15 +28,17 @@ export async function startService(
   service: string,
   port: number,
   env: Record<string, string>,
+  /** Where the built services are (another checkout's build, for an A/B of two builds); this one by default. */
+  root = ROOT,
 ): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
   // BENCH_NODE_ARGS passes flags to every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
   // The services' V8 flags, as `npm start` (scripts/src/start.ts) and the Dockerfile pass them.
   const nodeArgs = [
-    '--max-semi-space-size=8',
+    '--max-semi-space-size=16',
     '--max-old-space-size=128',
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ];
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, service, 'dist', 'main.js')], {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(root, service, 'dist', 'main.js')], {
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', INTERNAL_TOKEN, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -114,6 +118,8 @@ export interface LoadSpec {
   };
   /** Sees every response body (e.g. to collect created bookings). */
   onBody?: (status: number, body: string) => void;
+  /** A fixed offered load (requests/s over all connections) instead of as fast as answers come. */
+  overallRate?: number;
 }
 
 /** Runs autocannon with keep-alive connections and collects rate, latency percentiles and statuses. */
@@ -132,6 +138,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
       duration: spec.durationSec,
       ...(spec.amount === undefined ? {} : { amount: spec.amount }),
       timeout: 10,
+      ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
       requests: [
         {
           method: spec.method ?? 'GET',

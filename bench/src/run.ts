@@ -4,6 +4,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import mysql from 'mysql2/promise';
 import { concurrencyChart } from './chart';
+import { mariadbPid, medianCpu, withCpu, type CpuMs } from './cpu-cost';
 import {
   DB,
   INTERNAL_TOKEN,
@@ -231,6 +232,22 @@ const procs = (run: Run) => ({
   'api-gateway': run.stack.gateway,
 });
 
+/** CPU ms per 2xx answer by process (issue #18), per measured load: see cpu-cost.ts and printCpu. */
+const cpuMeasured: Record<string, CpuMs[]> = {};
+function cpuOf<T extends LoadResult>(run: Run, key: string, fn: () => Promise<T>): Promise<T> {
+  const p = procs(run);
+  const pids = {
+    gateway: p['api-gateway'].proc.pid,
+    booking: p['booking-service'].proc.pid,
+    flight: p['flight-service'].proc.pid,
+    mariadb: mariadbPid(),
+  };
+  return withCpu(pids, fn).then(({ cpuMs, ...r }) => {
+    (cpuMeasured[key] ??= []).push(cpuMs);
+    return r as unknown as T;
+  });
+}
+
 async function sampleRss(run: Run): Promise<void> {
   for (const [name, p] of Object.entries(procs(run)))
     run.rss[name] = Math.max(run.rss[name] ?? 0, (await rssMb(p.proc.pid)) ?? 0);
@@ -275,7 +292,9 @@ async function hotFlightRounds(run: Run) {
     raw.push(r);
     const res = await reservations(run);
     record(`flight-service reservations, hot flight (round ${round})`, 16, res);
-    const gw = await gatewayBookings(run.stack, [run.hot], 64, run.tokens);
+    const gw = await cpuOf(run, 'gateway bookings @64', () =>
+      gatewayBookings(run.stack, [run.hot], 64, run.tokens),
+    );
     gw64.push(
       record(`gateway bookings, hot flight (round ${round})`, 64, gw, await oversell(PREFIX, run.db)),
     );
@@ -515,7 +534,7 @@ async function bookingsAt16(run: Run) {
   const via16 = record(
     'gateway bookings, hot flight',
     16,
-    await gatewayBookings(run.stack, [run.hot], 16, run.tokens),
+    await cpuOf(run, 'gateway bookings @16', () => gatewayBookings(run.stack, [run.hot], 16, run.tokens)),
     await oversell(PREFIX, run.db),
   );
   return { direct, via16 };
@@ -877,6 +896,7 @@ function printReport(f: Figures, summary: ReturnType<typeof summarise>): void {
   );
   console.log(`peak RSS (MB): ${JSON.stringify(rss)} (goal < 200 each); took ${summary.durationSec} s`);
   printObservability(f);
+  printCpu(summary);
   console.log(`wrote ${path.join(OUT_DIR, 'results.json')} and results.svg`);
 }
 
@@ -890,6 +910,40 @@ function printObservability({
   );
   console.log(
     `CPU ms per booking (gateway + booking + flight): on ${round2(median(cpu.on))} (${cpu.on.join(', ')}), off ${round2(median(cpu.off))} (${cpu.off.join(', ')})`,
+  );
+}
+
+/**
+ * Issue #18: CPU ms per booking and per payment by process (median of the measurements; MariaDB is the machine's
+ * shared server, so its figure also holds whatever else ran on it) and the rates against the raw anchor.
+ */
+function printCpu(summary: ReturnType<typeof summarise>): void {
+  const goals: Record<string, number> = { gateway: 0.2, booking: 0.35, flight: 0.25, total: 1.4 };
+  const rawHot = summary.rawHotRowTps;
+  const once = (name: RegExp, clients: number) =>
+    scenarios.find((s) => name.test(s.name) && s.clients === clients);
+  const p99At64 = median(
+    scenarios.filter((s) => /^gateway bookings, hot flight \(round/.test(s.name)).map((s) => s.p99Ms),
+  );
+  console.log('\nCPU ms per 2xx answer by process (median; mariadb is shared with the whole machine)');
+  console.table(
+    Object.fromEntries(
+      Object.entries(cpuMeasured).map(([key, all]) => [key, { ...medianCpu(all), measurements: all.length }]),
+    ),
+  );
+  const at64 = cpuMeasured['gateway bookings @64'];
+  if (at64) {
+    const m = medianCpu(at64);
+    console.log(
+      `#18 CPU per booking @64 vs goals (total includes the shared MariaDB): ${Object.entries(goals)
+        .map(([k, g]) => `${k} ${m[k]} ms (goal ≤ ${g}${m[k] <= g ? ', met' : ''})`)
+        .join('; ')}`,
+    );
+  }
+  const x = (s: Scenario | undefined) => (s ? round2(s.rps / rawHot) : 'n/a');
+  const { gatewayHotFlight64: at64Ratio, gatewayHotFlight64Rounds: at64Rounds } = summary.ratios;
+  console.log(
+    `#18 rates / raw: gateway hot @16 ${x(once(/^gateway bookings, hot flight$/, 16))}, @64 ${at64Ratio} (rounds ${at64Rounds.join(', ')}) (goal ≥ 0.30 each; p99 @64 ${p99At64} ms, goal < 150); payments @16 ${x(once(/^payments/, 16))} (goal ≥ 0.4)`,
   );
 }
 
@@ -946,7 +1000,7 @@ async function main(): Promise<void> {
     const seatKinds = await seatKindRounds(run);
     const observability = await observabilityRounds(run);
     await sampleRss(run);
-    await payments(run);
+    await cpuOf(run, 'payments @16', () => payments(run));
     await searchFlights1k(run);
     const floor = await healthFloor(run);
     const search1k = await search(run, 'search, 1k flights');

@@ -1,7 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import mysql from 'mysql2/promise';
-import { INTERNAL_TOKEN, load, median, round2, sleep, startService, type LoadResult } from './lib';
+import {
+  INTERNAL_TOKEN,
+  PORT_OFFSET,
+  load,
+  median,
+  round2,
+  sleep,
+  startService,
+  type LoadResult,
+} from './lib';
 import { startBenchStack, tokensFor } from './stack';
 
 /**
@@ -51,7 +60,8 @@ async function redisCommand(port: number, command: string): Promise<string> {
   });
 }
 
-export async function startPrivateRedis(port: number): Promise<PrivateRedis> {
+export async function startPrivateRedis(basePort: number): Promise<PrivateRedis> {
+  const port = basePort + PORT_OFFSET;
   const proc: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--save', '', '--appendonly', 'no'],
@@ -186,7 +196,8 @@ const searchLoad = (url: string, path: () => string, connections = 32, durationS
  * Cached search (the hot set, Redis on) against flight-service's `/health` on the same process, interleaved
  * over the rounds; the ratios are the medians of the rounds.
  */
-export async function cachedSearchVsFloor(prefix: string, port: number, redis: PrivateRedis) {
+export async function cachedSearchVsFloor(prefix: string, basePort: number, redis: PrivateRedis) {
+  const port = basePort + PORT_OFFSET;
   const flight = await startService('flight-service', port, {
     DB_NAME_PREFIX: prefix,
     FLIGHT_SERVICE_PORT: String(port),

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { INTERNAL_TOKEN, startService } from './lib';
+import { INTERNAL_TOKEN, PORT_OFFSET, startService } from './lib';
 
 /** The services as real processes for the benchmark, on fixed local ports, in production mode. */
 export const JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123456789';
@@ -23,7 +23,12 @@ export async function startBenchStack(
   extraEnv: Record<string, string> = {},
   /** On top of those, for the i-th flight-service and booking-service (e.g. each pair on its own Galera node). */
   replicaEnv: (i: number) => Record<string, string> = () => ({}),
+  /** The checkout whose build runs (bench/src/cpu.ts compares two builds); this one by default. */
+  root?: string,
 ): Promise<BenchStack> {
+  basePort += PORT_OFFSET;
+  const start = (service: string, port: number, env: Record<string, string>) =>
+    startService(service, port, env, root);
   const common = {
     ...extraEnv,
     DB_NAME_PREFIX: prefix,
@@ -41,7 +46,7 @@ export async function startBenchStack(
   const flights: Proc[] = [];
   for (const [i, port] of flightPorts.entries()) {
     flights.push(
-      await startService('flight-service', port, {
+      await start('flight-service', port, {
         ...common,
         ...replicaEnv(i),
         FLIGHT_SERVICE_PORT: String(port),
@@ -53,7 +58,7 @@ export async function startBenchStack(
   const bookings: Proc[] = [];
   for (const [i, port] of bookingPorts.entries()) {
     bookings.push(
-      await startService('booking-service', port, {
+      await start('booking-service', port, {
         ...common,
         ...replicaEnv(i),
         BOOKING_SERVICE_PORT: String(port),
@@ -65,7 +70,7 @@ export async function startBenchStack(
       }),
     );
   }
-  const gateway = await startService('api-gateway', basePort, {
+  const gateway = await start('api-gateway', basePort, {
     ...common,
     GATEWAY_PORT: String(basePort),
     METRICS_PORT: String(basePort + 9),
