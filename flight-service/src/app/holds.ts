@@ -38,7 +38,7 @@ const LAYOUTS_KEPT = 10_000;
 export function holdUseCases(reservations: ReservationsStore, now: () => Date = () => new Date()) {
   /**
    * The layout each flight had when last read: where the next hold's window of rows goes. A stale one only places
-   * the window badly (the hold's read returns the current layout, and the flight's row lock checks it).
+   * the window badly (the hold's read returns the current layout, and the hold's guard checks it at the commit).
    */
   const layouts = new Map<number, Layout>();
   const remember = (flightId: number, layout: Layout) => {
