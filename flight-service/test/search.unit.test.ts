@@ -2,11 +2,20 @@ import {
   DEFERRED_JOIN_FROM_OFFSET,
   buildSearchQuery,
   countLikelyNeeded,
+  countStatement,
   isoUtc,
   pageStatement,
   totalFromPage,
 } from '../src/db/flights-store';
-import { parseDay, parsePriceRange, parseSort, parseTrips } from '../src/domain/search';
+import {
+  MAX_SEARCH_DEPTH,
+  SEARCH_COUNT_BOUND,
+  parseDay,
+  parsePriceRange,
+  parseSort,
+  parseTrips,
+  searchTotal,
+} from '../src/domain/search';
 import { reservationRefusal } from '../src/domain/holds';
 import { flightRuleErrors } from '../src/domain/catalog';
 import { toFlightSearch } from '../src/http/flights';
@@ -65,6 +74,24 @@ describe('search parameters → SQL', () => {
       /JOIN \(SELECT id FROM flights FORCE INDEX \(flights_route_departure_time\) WHERE .* ORDER BY departureTime ASC, id ASC LIMIT \? OFFSET \?\) page USING \(id\) ORDER BY departureTime ASC, id ASC$/,
     );
     expect(deep.values).toEqual(['DEL', 'BOM', 20, DEFERRED_JOIN_FROM_OFFSET]);
+  });
+
+  test("the count stops after the bound: a LIMIT inside, the filter's values then the bound", () => {
+    const q = buildSearchQuery({ from: 'DEL', to: 'BOM', minPrice: 1000, sort: [], page: 1, limit: 20 });
+    const count = countStatement(q, SEARCH_COUNT_BOUND);
+    expect(count.sql).toBe(
+      'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? LIMIT ?) matches',
+    );
+    expect(count.values).toEqual(['DEL', 'BOM', 1000, 10_001]);
+  });
+
+  test('the total is exact up to the deepest page, then that depth as a lower bound', () => {
+    expect(SEARCH_COUNT_BOUND).toBe(MAX_SEARCH_DEPTH + 1);
+    expect(searchTotal(0)).toEqual({ total: 0, totalRelation: 'eq' });
+    expect(searchTotal(9_999)).toEqual({ total: 9_999, totalRelation: 'eq' });
+    expect(searchTotal(10_000)).toEqual({ total: 10_000, totalRelation: 'eq' });
+    expect(searchTotal(10_001)).toEqual({ total: 10_000, totalRelation: 'gte' });
+    expect(searchTotal(2_000_000)).toEqual({ total: 10_000, totalRelation: 'gte' });
   });
 
   test('the total is taken from the page only when the page proves it', () => {

@@ -164,9 +164,17 @@ export function pageStatement(q: SqlQuery): Statement {
   };
 }
 
-/** How many flights match the filters. */
-export function countStatement(q: SqlQuery): Statement {
-  return { sql: `SELECT COUNT(*) AS total FROM flights WHERE ${q.where}`, values: q.params };
+/**
+ * How many flights match the filters, counting at most `bound` of them (Elasticsearch's `track_total_hits`): the
+ * inner query stops after `bound` index entries, so a broad search (no filter, a wide price range) costs the same
+ * at 10k flights as at 1M. The optimizer picks the count's index (the range the filter narrows most), not the
+ * page's: the page's order does not matter to a count.
+ */
+export function countStatement(q: SqlQuery, bound: number): Statement {
+  return {
+    sql: `SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE ${q.where} LIMIT ?) matches`,
+    values: [...q.params, bound],
+  };
 }
 
 /**
@@ -295,29 +303,33 @@ export function flightsStore(
     /**
      * Plain SQL on one pooled connection, one round trip where possible: a search that pins a day usually fits on
      * one page, so its page goes first and is counted only if full; other searches send both at once.
+     * `matches` is how many flights match, counted up to `countUpTo` (the count stops there).
      */
-    async search(search: FlightSearch): Promise<{ flights: ListedFlight[]; total: number }> {
+    async search(
+      search: FlightSearch,
+      countUpTo: number,
+    ): Promise<{ flights: ListedFlight[]; matches: number }> {
       const q = buildSearchQuery(search);
-      const { rows, total } = await withConnection(sequelize, async (unobserved) => {
+      const { rows, matches } = await withConnection(sequelize, async (unobserved) => {
         const run: typeof unobserved = (sql, values) => {
           observe(sql);
           return unobserved(sql, values);
         };
         const page = pageStatement(q);
-        const count = countStatement(q);
+        const count = countStatement(q, countUpTo);
         if (!countLikelyNeeded(search, q)) {
           const rows = (await run(page.sql, page.values)) as PageRow[];
           const known = totalFromPage(q, rows.length);
-          if (known !== undefined) return { rows, total: known };
-          return { rows, total: totalOf(await run(count.sql, count.values)) };
+          if (known !== undefined) return { rows, matches: Math.min(known, countUpTo) };
+          return { rows, matches: totalOf(await run(count.sql, count.values)) };
         }
         const [rows, counted] = (await run(`${page.sql}; ${count.sql}`, [
           ...page.values,
           ...count.values,
         ])) as [PageRow[], unknown];
-        return { rows, total: totalOf(counted) };
+        return { rows, matches: totalOf(counted) };
       });
-      return { flights: rows.map(toListedFlight), total };
+      return { flights: rows.map(toListedFlight), matches };
     },
 
     /** The flight with its airplane and both airports (one query), or undefined. */
