@@ -105,12 +105,15 @@ describe('search parameters → SQL', () => {
     expect(totalFromPage(q(3), 0)).toBeUndefined();
   });
 
-  test('only a first page of one day is read before deciding to count', () => {
-    const s = { tripDate: '2027-01-05', sort: [], page: 1, limit: 20 };
+  test('only a first page of one day of one route is read before deciding to count', () => {
+    const s = { from: 'DEL', to: 'BOM', tripDate: '2027-01-05', sort: [], page: 1, limit: 20 };
     expect(countLikelyNeeded(s, buildSearchQuery(s))).toBe(false);
     expect(countLikelyNeeded({ ...s, page: 2 }, buildSearchQuery({ ...s, page: 2 }))).toBe(true);
-    const noDay = { sort: [], page: 1, limit: 20 };
+    const noDay = { from: 'DEL', to: 'BOM', sort: [], page: 1, limit: 20 };
     expect(countLikelyNeeded(noDay, buildSearchQuery(noDay))).toBe(true);
+    // A day across every route: thousands of flights in a large catalog, counted with the page.
+    const dayAlone = { tripDate: '2027-01-05', sort: [], page: 1, limit: 20 };
+    expect(countLikelyNeeded(dayAlone, buildSearchQuery(dayAlone))).toBe(true);
   });
 
   test('DATETIME(3) text in UTC becomes the ISO string a Date would give', () => {

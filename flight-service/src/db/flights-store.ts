@@ -190,10 +190,13 @@ export function totalFromPage(q: SqlQuery, rowsOnPage: number): number | undefin
 /**
  * Whether a search probably matches more flights than one page holds, so its count is worth sending with the
  * page instead of after it. A search for one day of one route usually fits on a page (a route has a handful of
- * flights a day), so it is counted only when its page turns out full. Only the cost depends on this guess.
+ * flights a day), so it is counted only when its page turns out full. A day alone holds every route's flights of
+ * that day (thousands in a large catalog), whose page is nearly always full: it is counted with its page, in one
+ * round trip. Only the cost depends on this guess.
  */
 export function countLikelyNeeded(s: FlightSearch, q: SqlQuery): boolean {
-  return s.tripDate === undefined || q.offset > 0;
+  const oneRouteOneDay = s.tripDate !== undefined && s.from !== undefined && s.to !== undefined;
+  return !oneRouteOneDay || q.offset > 0;
 }
 
 /** `2027-01-01 05:00:00.000` (a DATETIME(3) holding UTC) → `2027-01-01T05:00:00.000Z`. */
