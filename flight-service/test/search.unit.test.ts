@@ -54,6 +54,8 @@ describe('search parameters → SQL', () => {
     const q = buildSearchQuery({ sort: [], page: 1, limit: 20 });
     expect(q).toEqual({
       where: '1=1',
+      countWhere: '1=1',
+      countParams: [],
       orderBy: 'departureTime ASC, id ASC',
       index: 'flights_departure',
       params: [],
@@ -83,6 +85,37 @@ describe('search parameters → SQL', () => {
       'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? LIMIT ?) matches',
     );
     expect(count.values).toEqual(['DEL', 'BOM', 1000, 10_001]);
+  });
+
+  test("a day's count leaves out the departure-time range the page uses: the day's equality is the same set", () => {
+    const s = {
+      from: 'DEL',
+      to: 'BOM',
+      tripDate: '2027-01-05',
+      minPrice: 5,
+      travellers: 2,
+      sort: [],
+      page: 1,
+      limit: 20,
+    };
+    const q = buildSearchQuery(s);
+    expect(q.where).toBe(
+      'departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? AND availableSeats >= ? AND departureTime >= ? AND departureTime < ? AND departureDate = ?',
+    );
+    const count = countStatement(q, SEARCH_COUNT_BOUND);
+    expect(count.sql).toBe(
+      'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? AND availableSeats >= ? AND departureDate = ? LIMIT ?) matches',
+    );
+    expect(count.values).toEqual(['DEL', 'BOM', 5, 2, '2027-01-05', SEARCH_COUNT_BOUND]);
+    // The last day a DATETIME holds has no upper bound on the page either; the count is the same.
+    const last = countStatement(
+      buildSearchQuery({ tripDate: '9999-12-31', sort: [], page: 1, limit: 20 }),
+      7,
+    );
+    expect(last).toEqual({
+      sql: 'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureDate = ? LIMIT ?) matches',
+      values: ['9999-12-31', 7],
+    });
   });
 
   test('the total is exact up to the deepest page, then that depth as a lower bound', () => {

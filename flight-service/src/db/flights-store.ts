@@ -12,6 +12,12 @@ import { everReserved, takenSeatsLocked } from './reservations-store';
 
 export interface SqlQuery {
   where: string;
+  /**
+   * The same filter for the count: without the departure-time range a day also adds for the page's sake (the
+   * day's equality alone is the same set), so a day's count can be read from a (departureDate, …) index alone.
+   */
+  countWhere: string;
+  countParams: Array<string | number>;
   orderBy: string;
   /** The index whose order is the page's order (see searchIndex). */
   index: string;
@@ -79,6 +85,8 @@ export function searchIndex(s: FlightSearch, sort: SortKey[]): string {
 export function buildSearchQuery(s: FlightSearch): SqlQuery {
   const conditions: string[] = [];
   const params: Array<string | number> = [];
+  /** Conditions (by position) that only steer the page's index, left out of the count. */
+  const pageOnly = new Set<number>();
   if (s.from) {
     conditions.push('departureAirportCode = ?');
     params.push(s.from);
@@ -104,9 +112,11 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
     // index in price or arrival order too. The half-open range on departureTime is the same set, and lets
     // the optimizer read a day in departure order from the departureTime indexes.
     const day = dayRange(s.tripDate);
+    pageOnly.add(conditions.length);
     conditions.push('departureTime >= ?');
     params.push(day.from);
     if (day.before !== undefined) {
+      pageOnly.add(conditions.length);
       conditions.push('departureTime < ?');
       params.push(day.before);
     }
@@ -117,8 +127,12 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
   // id last makes pages stable when sort values tie. It runs the way the first key does, so a sort that is an
   // index's order read backwards (price_DESC: the price index from its end) is still served by that index.
   const orderBy = [...sort.map((k) => `${k.field} ${k.direction}`), `id ${sort[0].direction}`].join(', ');
+  // Every condition has exactly one parameter, so a condition's position is its parameter's.
+  const counted = conditions.map((_, i) => i).filter((i) => !pageOnly.has(i));
   return {
     where: conditions.length ? conditions.join(' AND ') : '1=1',
+    countWhere: counted.length ? counted.map((i) => conditions[i]).join(' AND ') : '1=1',
+    countParams: counted.map((i) => params[i]),
     orderBy,
     index: searchIndex(s, sort),
     params,
@@ -172,8 +186,8 @@ export function pageStatement(q: SqlQuery): Statement {
  */
 export function countStatement(q: SqlQuery, bound: number): Statement {
   return {
-    sql: `SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE ${q.where} LIMIT ?) matches`,
-    values: [...q.params, bound],
+    sql: `SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE ${q.countWhere} LIMIT ?) matches`,
+    values: [...q.countParams, bound],
   };
 }
 
