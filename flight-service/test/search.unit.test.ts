@@ -2,11 +2,20 @@ import {
   DEFERRED_JOIN_FROM_OFFSET,
   buildSearchQuery,
   countLikelyNeeded,
+  countStatement,
   isoUtc,
   pageStatement,
   totalFromPage,
 } from '../src/db/flights-store';
-import { parseDay, parsePriceRange, parseSort, parseTrips } from '../src/domain/search';
+import {
+  MAX_SEARCH_DEPTH,
+  SEARCH_COUNT_BOUND,
+  parseDay,
+  parsePriceRange,
+  parseSort,
+  parseTrips,
+  searchTotal,
+} from '../src/domain/search';
 import { reservationRefusal } from '../src/domain/holds';
 import { flightRuleErrors } from '../src/domain/catalog';
 import { toFlightSearch } from '../src/http/flights';
@@ -45,6 +54,8 @@ describe('search parameters → SQL', () => {
     const q = buildSearchQuery({ sort: [], page: 1, limit: 20 });
     expect(q).toEqual({
       where: '1=1',
+      countWhere: '1=1',
+      countParams: [],
       orderBy: 'departureTime ASC, id ASC',
       index: 'flights_departure',
       params: [],
@@ -67,6 +78,55 @@ describe('search parameters → SQL', () => {
     expect(deep.values).toEqual(['DEL', 'BOM', 20, DEFERRED_JOIN_FROM_OFFSET]);
   });
 
+  test("the count stops after the bound: a LIMIT inside, the filter's values then the bound", () => {
+    const q = buildSearchQuery({ from: 'DEL', to: 'BOM', minPrice: 1000, sort: [], page: 1, limit: 20 });
+    const count = countStatement(q, SEARCH_COUNT_BOUND);
+    expect(count.sql).toBe(
+      'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? LIMIT ?) matches',
+    );
+    expect(count.values).toEqual(['DEL', 'BOM', 1000, 10_001]);
+  });
+
+  test("a day's count leaves out the departure-time range the page uses: the day's equality is the same set", () => {
+    const s = {
+      from: 'DEL',
+      to: 'BOM',
+      tripDate: '2027-01-05',
+      minPrice: 5,
+      travellers: 2,
+      sort: [],
+      page: 1,
+      limit: 20,
+    };
+    const q = buildSearchQuery(s);
+    expect(q.where).toBe(
+      'departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? AND availableSeats >= ? AND departureTime >= ? AND departureTime < ? AND departureDate = ?',
+    );
+    const count = countStatement(q, SEARCH_COUNT_BOUND);
+    expect(count.sql).toBe(
+      'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? AND availableSeats >= ? AND departureDate = ? LIMIT ?) matches',
+    );
+    expect(count.values).toEqual(['DEL', 'BOM', 5, 2, '2027-01-05', SEARCH_COUNT_BOUND]);
+    // The last day a DATETIME holds has no upper bound on the page either; the count is the same.
+    const last = countStatement(
+      buildSearchQuery({ tripDate: '9999-12-31', sort: [], page: 1, limit: 20 }),
+      7,
+    );
+    expect(last).toEqual({
+      sql: 'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureDate = ? LIMIT ?) matches',
+      values: ['9999-12-31', 7],
+    });
+  });
+
+  test('the total is exact up to the deepest page, then that depth as a lower bound', () => {
+    expect(SEARCH_COUNT_BOUND).toBe(MAX_SEARCH_DEPTH + 1);
+    expect(searchTotal(0)).toEqual({ total: 0, totalRelation: 'eq' });
+    expect(searchTotal(9_999)).toEqual({ total: 9_999, totalRelation: 'eq' });
+    expect(searchTotal(10_000)).toEqual({ total: 10_000, totalRelation: 'eq' });
+    expect(searchTotal(10_001)).toEqual({ total: 10_000, totalRelation: 'gte' });
+    expect(searchTotal(2_000_000)).toEqual({ total: 10_000, totalRelation: 'gte' });
+  });
+
   test('the total is taken from the page only when the page proves it', () => {
     const q = (page: number) => buildSearchQuery({ sort: [], page, limit: 10 });
     expect(totalFromPage(q(1), 0)).toBe(0);
@@ -78,12 +138,15 @@ describe('search parameters → SQL', () => {
     expect(totalFromPage(q(3), 0)).toBeUndefined();
   });
 
-  test('only a first page of one day is read before deciding to count', () => {
-    const s = { tripDate: '2027-01-05', sort: [], page: 1, limit: 20 };
+  test('only a first page of one day of one route is read before deciding to count', () => {
+    const s = { from: 'DEL', to: 'BOM', tripDate: '2027-01-05', sort: [], page: 1, limit: 20 };
     expect(countLikelyNeeded(s, buildSearchQuery(s))).toBe(false);
     expect(countLikelyNeeded({ ...s, page: 2 }, buildSearchQuery({ ...s, page: 2 }))).toBe(true);
-    const noDay = { sort: [], page: 1, limit: 20 };
+    const noDay = { from: 'DEL', to: 'BOM', sort: [], page: 1, limit: 20 };
     expect(countLikelyNeeded(noDay, buildSearchQuery(noDay))).toBe(true);
+    // A day across every route: thousands of flights in a large catalog, counted with the page.
+    const dayAlone = { tripDate: '2027-01-05', sort: [], page: 1, limit: 20 };
+    expect(countLikelyNeeded(dayAlone, buildSearchQuery(dayAlone))).toBe(true);
   });
 
   test('DATETIME(3) text in UTC becomes the ISO string a Date would give', () => {

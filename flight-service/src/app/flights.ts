@@ -12,7 +12,7 @@ import {
   type NewFlight,
 } from '../domain/catalog';
 import { Refused, valueOrThrow } from '../domain/refusals';
-import { searchCacheKey, type FlightSearch } from '../domain/search';
+import { SEARCH_COUNT_BOUND, searchCacheKey, searchTotal, type FlightSearch } from '../domain/search';
 import { seatMap } from '../domain/seats';
 
 type Deps = { flights: FlightsStore; reservations: ReservationsStore } & Pick<
@@ -39,8 +39,9 @@ export function flightUseCases({ flights, airplanes, airports, reservations }: D
     /** The page as JSON text: what the cache holds and the response carries, serialised once. */
     search: (search: FlightSearch): Promise<string> =>
       cache.read(searchCacheKey(search), async () => {
-        const { flights: data, total } = await flights.search(search);
-        return JSON.stringify({ data, page: search.page, limit: search.limit, total });
+        const { flights: data, matches } = await flights.search(search, SEARCH_COUNT_BOUND);
+        const { total, totalRelation } = searchTotal(matches);
+        return JSON.stringify({ data, page: search.page, limit: search.limit, total, totalRelation });
       }),
 
     /**

@@ -12,6 +12,12 @@ import { everReserved, takenSeatsLocked } from './reservations-store';
 
 export interface SqlQuery {
   where: string;
+  /**
+   * The same filter for the count: without the departure-time range a day also adds for the page's sake (the
+   * day's equality alone is the same set), so a day's count can be read from a (departureDate, …) index alone.
+   */
+  countWhere: string;
+  countParams: Array<string | number>;
   orderBy: string;
   /** The index whose order is the page's order (see searchIndex). */
   index: string;
@@ -79,6 +85,8 @@ export function searchIndex(s: FlightSearch, sort: SortKey[]): string {
 export function buildSearchQuery(s: FlightSearch): SqlQuery {
   const conditions: string[] = [];
   const params: Array<string | number> = [];
+  /** Conditions (by position) that only steer the page's index, left out of the count. */
+  const pageOnly = new Set<number>();
   if (s.from) {
     conditions.push('departureAirportCode = ?');
     params.push(s.from);
@@ -104,9 +112,11 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
     // index in price or arrival order too. The half-open range on departureTime is the same set, and lets
     // the optimizer read a day in departure order from the departureTime indexes.
     const day = dayRange(s.tripDate);
+    pageOnly.add(conditions.length);
     conditions.push('departureTime >= ?');
     params.push(day.from);
     if (day.before !== undefined) {
+      pageOnly.add(conditions.length);
       conditions.push('departureTime < ?');
       params.push(day.before);
     }
@@ -117,8 +127,12 @@ export function buildSearchQuery(s: FlightSearch): SqlQuery {
   // id last makes pages stable when sort values tie. It runs the way the first key does, so a sort that is an
   // index's order read backwards (price_DESC: the price index from its end) is still served by that index.
   const orderBy = [...sort.map((k) => `${k.field} ${k.direction}`), `id ${sort[0].direction}`].join(', ');
+  // Every condition has exactly one parameter, so a condition's position is its parameter's.
+  const counted = conditions.map((_, i) => i).filter((i) => !pageOnly.has(i));
   return {
     where: conditions.length ? conditions.join(' AND ') : '1=1',
+    countWhere: counted.length ? counted.map((i) => conditions[i]).join(' AND ') : '1=1',
+    countParams: counted.map((i) => params[i]),
     orderBy,
     index: searchIndex(s, sort),
     params,
@@ -164,9 +178,17 @@ export function pageStatement(q: SqlQuery): Statement {
   };
 }
 
-/** How many flights match the filters. */
-export function countStatement(q: SqlQuery): Statement {
-  return { sql: `SELECT COUNT(*) AS total FROM flights WHERE ${q.where}`, values: q.params };
+/**
+ * How many flights match the filters, counting at most `bound` of them (Elasticsearch's `track_total_hits`): the
+ * inner query stops after `bound` index entries, so a broad search (no filter, a wide price range) costs the same
+ * at 10k flights as at 1M. The optimizer picks the count's index (the range the filter narrows most), not the
+ * page's: the page's order does not matter to a count.
+ */
+export function countStatement(q: SqlQuery, bound: number): Statement {
+  return {
+    sql: `SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE ${q.countWhere} LIMIT ?) matches`,
+    values: [...q.countParams, bound],
+  };
 }
 
 /**
@@ -182,10 +204,13 @@ export function totalFromPage(q: SqlQuery, rowsOnPage: number): number | undefin
 /**
  * Whether a search probably matches more flights than one page holds, so its count is worth sending with the
  * page instead of after it. A search for one day of one route usually fits on a page (a route has a handful of
- * flights a day), so it is counted only when its page turns out full. Only the cost depends on this guess.
+ * flights a day), so it is counted only when its page turns out full. A day alone holds every route's flights of
+ * that day (thousands in a large catalog), whose page is nearly always full: it is counted with its page, in one
+ * round trip. Only the cost depends on this guess.
  */
 export function countLikelyNeeded(s: FlightSearch, q: SqlQuery): boolean {
-  return s.tripDate === undefined || q.offset > 0;
+  const oneRouteOneDay = s.tripDate !== undefined && s.from !== undefined && s.to !== undefined;
+  return !oneRouteOneDay || q.offset > 0;
 }
 
 /** `2027-01-01 05:00:00.000` (a DATETIME(3) holding UTC) → `2027-01-01T05:00:00.000Z`. */
@@ -295,29 +320,33 @@ export function flightsStore(
     /**
      * Plain SQL on one pooled connection, one round trip where possible: a search that pins a day usually fits on
      * one page, so its page goes first and is counted only if full; other searches send both at once.
+     * `matches` is how many flights match, counted up to `countUpTo` (the count stops there).
      */
-    async search(search: FlightSearch): Promise<{ flights: ListedFlight[]; total: number }> {
+    async search(
+      search: FlightSearch,
+      countUpTo: number,
+    ): Promise<{ flights: ListedFlight[]; matches: number }> {
       const q = buildSearchQuery(search);
-      const { rows, total } = await withConnection(sequelize, async (unobserved) => {
+      const { rows, matches } = await withConnection(sequelize, async (unobserved) => {
         const run: typeof unobserved = (sql, values) => {
           observe(sql);
           return unobserved(sql, values);
         };
         const page = pageStatement(q);
-        const count = countStatement(q);
+        const count = countStatement(q, countUpTo);
         if (!countLikelyNeeded(search, q)) {
           const rows = (await run(page.sql, page.values)) as PageRow[];
           const known = totalFromPage(q, rows.length);
-          if (known !== undefined) return { rows, total: known };
-          return { rows, total: totalOf(await run(count.sql, count.values)) };
+          if (known !== undefined) return { rows, matches: Math.min(known, countUpTo) };
+          return { rows, matches: totalOf(await run(count.sql, count.values)) };
         }
         const [rows, counted] = (await run(`${page.sql}; ${count.sql}`, [
           ...page.values,
           ...count.values,
         ])) as [PageRow[], unknown];
-        return { rows, total: totalOf(counted) };
+        return { rows, matches: totalOf(counted) };
       });
-      return { flights: rows.map(toListedFlight), total };
+      return { flights: rows.map(toListedFlight), matches };
     },
 
     /** The flight with its airplane and both airports (one query), or undefined. */

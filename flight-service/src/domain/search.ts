@@ -76,6 +76,29 @@ export interface SearchParameters {
  */
 export const MAX_SEARCH_DEPTH = 10_000;
 
+/**
+ * `total` of a search and how it relates to the number of matches: `eq`, it is that number; `gte`, more flights
+ * match (Elasticsearch's `hits.total.relation`). Other lists' totals are always exact.
+ */
+export interface SearchTotal {
+  total: number;
+  totalRelation: 'eq' | 'gte';
+}
+
+/** A search counts at most this many matches: one past the deepest page, enough to tell "more than that". */
+export const SEARCH_COUNT_BOUND = MAX_SEARCH_DEPTH + 1;
+
+/**
+ * The total a count of at most `SEARCH_COUNT_BOUND` matches gives: exact up to `MAX_SEARCH_DEPTH`, beyond it
+ * `MAX_SEARCH_DEPTH` as a lower bound. Every page a client can ask for lies within it (`page × limit` ≤ the depth),
+ * so `ceil(total / limit)` is still the last page it can reach.
+ */
+export function searchTotal(matches: number): SearchTotal {
+  return matches > MAX_SEARCH_DEPTH
+    ? { total: MAX_SEARCH_DEPTH, totalRelation: 'gte' }
+    : { total: matches, totalRelation: 'eq' };
+}
+
 /** The sort as the query builder applies it: departure time when none is given. */
 export const effectiveSort = (s: FlightSearch): SortKey[] =>
   s.sort.length ? s.sort : [{ field: 'departureTime', direction: 'ASC' }];
@@ -96,7 +119,9 @@ export function searchCacheKey(s: FlightSearch): string {
     `page=${s.page}`,
     `limit=${s.limit}`,
   ];
-  return `search:${parts.join('&')}`;
+  // v2: answers carry totalRelation. During a rolling deploy, replicas still caching the old envelope (without it)
+  // write other keys, so a new replica never serves an answer its OpenAPI document does not describe.
+  return `search:v2:${parts.join('&')}`;
 }
 
 /** Normalises a search; every bad parameter is named in one refusal. */
