@@ -194,6 +194,23 @@ describe('holds with seats', () => {
     await expectSeatInvariants(h, flight.id);
   });
 
+  test('a chosen seat already taken is refused before anything is written; a repeat of its own hold is not', async () => {
+    const flight = await createFlight(h, { totalSeats: 30 });
+    const owner = booking();
+    await hold(flight.id, owner, 1, ['3C']).expect(201);
+    // The owner repeating its request is answered as the repeat it is, with its seat.
+    expect((await hold(flight.id, owner, 1, ['3C']).expect(200)).body.seatNumbers).toEqual(['3C']);
+    const other = booking();
+    const refused = await hold(flight.id, other, 3, ['3D', '3C', null]).expect(409);
+    expect(refused.body).toMatchObject({ type: 'urn:skyway:problem:seat-taken', seats: ['3C'] });
+    const s = await expectSeatInvariants(h, flight.id);
+    expect(s.byBooking.has(other)).toBe(false);
+    expect(s.map.seats.find((m) => m.seat === '3D')?.status).toBe('available');
+    expect(s.reservations.filter((r) => Number(r.bookingId) === other)).toEqual([]);
+    // Nothing was left for the refused booking: it can hold other seats at once.
+    expect((await hold(flight.id, other, 1, ['3D']).expect(201)).body.seatNumbers).toEqual(['3D']);
+  });
+
   test('bad seatNumbers are a 400 naming seatNumbers.<i>; a flight with too few seats left is not-enough-seats', async () => {
     const flight = await createFlight(h, { totalSeats: 8 });
     const cases: Array<[unknown, number, string]> = [

@@ -51,13 +51,15 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
    * too few are free. On a large map the seats taken in a random window of rows are read first, and the whole map
    * only when the window holds no choice as good as the best on the whole map.
    */
-  async function readAndAssign(flightId: number, chosen: ReadonlyArray<string | null>, toAssign: number) {
+  async function readAndAssign(request: HoldRequest, chosen: ReadonlyArray<string | null>, toAssign: number) {
+    const { flightId } = request;
+    const asking = { bookingId: request.bookingId, seats: chosen.filter((s): s is string => s !== null) };
     const known =
       layouts.get(flightId) ??
       (toAssign > 0 ? (await reservations.seating(flightId, 'none'))?.layout : undefined);
     const window = known && toAssign > 0 ? seatWindow(known, toAssign) : undefined;
     if (window) {
-      const seating = await reservations.seating(flightId, window);
+      const seating = await reservations.seating(flightId, window, asking);
       if (!seating) return undefined;
       remember(flightId, seating.layout);
       const unavailable = new Set(seating.taken);
@@ -65,7 +67,7 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
       const assigned = chooseSeatsInWindow(seating.layout, window, unavailable, toAssign);
       if (assigned) return { seating, assigned };
     }
-    const seating = await reservations.seating(flightId, toAssign > 0 ? 'all' : 'none');
+    const seating = await reservations.seating(flightId, toAssign > 0 ? 'all' : 'none', asking);
     if (!seating) return undefined;
     remember(flightId, seating.layout);
     const unavailable = new Set(seating.taken);
@@ -98,7 +100,7 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
       const chosen = request.seatNumbers ?? Array.from({ length: seats }, () => null);
       const toAssign = chosen.filter((s) => s === null).length;
       for (let attempt = 1; attempt <= HOLD_ATTEMPTS; attempt++) {
-        const read = await readAndAssign(flightId, chosen, toAssign);
+        const read = await readAndAssign(request, chosen, toAssign);
         if (!read) {
           const missing = new Refused({ code: 'not-found', noun: 'Flight', id: flightId });
           return { created: false, reservation: await repeatOr(request, missing) };
@@ -108,6 +110,15 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
         if (errors.length) {
           const invalid = new Refused({ code: 'seat-numbers-invalid', errors });
           return { created: false, reservation: await repeatOr(request, invalid) };
+        }
+        if (seating.chosenTaken.length) {
+          // Taken by another booking when read: refused before anything is written (a repeat is still a repeat).
+          const taken = new Refused({
+            code: 'seat-taken',
+            flightId,
+            seats: chosen.filter((s): s is string => s !== null && seating.chosenTaken.includes(s)),
+          });
+          return { created: false, reservation: await repeatOr(request, taken) };
         }
         if (!assigned) {
           const refusal =

@@ -41,6 +41,8 @@ export interface Seating {
   layout: Layout;
   flight: LockedFlight;
   taken: Set<string>;
+  /** Of the chosen seats asked about, those another booking holds (committed). */
+  chosenTaken: string[];
 }
 
 interface FlightRow {
@@ -250,6 +252,8 @@ export function reservationsStore(sequelize: Sequelize) {
     async seating(
       flightId: number,
       taken: 'all' | 'none' | SeatWindow = 'all',
+      /** Chosen seats to look up in the same query: those a booking other than `asking.bookingId` holds. */
+      asking?: { bookingId: number; seats: string[] },
     ): Promise<Seating | undefined> {
       // A window's seats (at most a few dozen) come back in one GROUP_CONCAT, well inside MySQL's default 1024-byte
       // group_concat_max_len; the whole map's are rows of a second query (a 1000-seat map would be cut off there).
@@ -258,12 +262,20 @@ export function reservationsStore(sequelize: Sequelize) {
           ? ', (SELECT GROUP_CONCAT(s.seat) FROM flight_seats s FORCE INDEX (flight_seats_flight_row) WHERE s.flightId = f.id AND s.seatRow BETWEEN ? AND ?) AS taken'
           : '';
       // Plain SQL on a pooled connection (no ORM): this read is on every hold.
-      const sql = `SELECT ${SEATING_COLUMNS}, p.seatsPerRow${windowSql}
+      const chosen = asking?.seats.length ? asking : undefined;
+      const chosenSql = chosen
+        ? ', (SELECT GROUP_CONCAT(c.seat) FROM flight_seats c WHERE c.flightId = f.id AND c.seat IN (?) AND c.bookingId <> ?) AS chosenTaken'
+        : '';
+      const sql = `SELECT ${SEATING_COLUMNS}, p.seatsPerRow${windowSql}${chosenSql}
            FROM flights f JOIN airplanes p ON p.id = f.airplaneId WHERE f.id = ?`;
-      const values = typeof taken === 'object' ? [taken.firstRow, taken.lastRow, flightId] : [flightId];
+      const values = [
+        ...(typeof taken === 'object' ? [taken.firstRow, taken.lastRow] : []),
+        ...(chosen ? [chosen.seats, chosen.bookingId] : []),
+        flightId,
+      ];
       const { row, all } = await withConnection(sequelize, async (run) => {
         const [found] = (await run(sql, values)) as Array<
-          FlightRow & { seatsPerRow: number; taken?: string | null }
+          FlightRow & { seatsPerRow: number; taken?: string | null; chosenTaken?: string | null }
         >;
         const rows =
           found && taken === 'all'
@@ -279,6 +291,7 @@ export function reservationsStore(sequelize: Sequelize) {
         layout: { totalSeats: row.totalSeats, seatsPerRow: row.seatsPerRow },
         flight: toFlight(row, row.seatsPerRow),
         taken: new Set(seats),
+        chosenTaken: row.chosenTaken ? row.chosenTaken.split(',') : [],
       };
     },
 
