@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { startGaleraCluster, type GaleraCluster, type GaleraNode } from '@skyway/common/dist/testing/galera';
-import { INTERNAL_TOKEN, load, median, round2, type LoadResult } from './lib';
+import { api, load, median, round2, type LoadResult } from './lib';
 import { startBenchStack, tokensFor, type BenchStack } from './stack';
 
 /**
@@ -27,7 +27,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SEATS = 1000;
 const CLIENTS = [16, 64];
 const PREFIX = `benchc_${Date.now().toString(36)}_`;
-const ADMIN = { 'x-internal-token': INTERNAL_TOKEN, 'x-user-id': '1', 'x-user-role': 'admin' };
 const POOL = { DB_POOL_MAX: '8' };
 
 interface Side {
@@ -51,16 +50,6 @@ interface Measurement extends LoadResult {
   /** Certification aborts per successful booking (0 on the single server, which has none). */
   certAbortRate: number;
   load1: number;
-}
-
-async function api(url: string, method: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
-    method,
-    headers: { ...ADMIN, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
 }
 
 const dbEnv = (node: GaleraNode) => ({

@@ -2,16 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import mysql from 'mysql2/promise';
 import { mariadbPid, withCpu, type CpuMs, type Pids } from './cpu-cost';
-import {
-  DB,
-  INTERNAL_TOKEN,
-  dropDatabases,
-  load,
-  median,
-  rawLockedRowTps,
-  round2,
-  type LoadResult,
-} from './lib';
+import { DB, ADMIN, dropDatabases, load, median, rawLockedRowTps, round2, type LoadResult } from './lib';
 import { serviceHeaders, startBenchStack, tokensFor, type BenchStack } from './stack';
 
 /**
@@ -32,7 +23,6 @@ const RATE = Number(process.env.CPU_RATE ?? 0) || undefined;
 const PAIRED = process.env.CPU_PAIRED === '1';
 const BENCH_NODE_ARGS = process.env.BENCH_NODE_ARGS ?? '';
 const PREFIX = `benchcpu_${Date.now().toString(36)}_`;
-const ADMIN = { 'x-internal-token': INTERNAL_TOKEN, 'x-user-id': '1', 'x-user-role': 'admin' };
 
 interface Stack {
   label: string;

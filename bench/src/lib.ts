@@ -21,6 +21,20 @@ export interface LoadResult {
   statuses: Record<string, number>;
 }
 
+/** An admin's identity as the gateway would forward it, for setting up catalogs straight at flight-service. */
+export const ADMIN = { 'x-internal-token': INTERNAL_TOKEN, 'x-user-id': '1', 'x-user-role': 'admin' };
+
+/** A JSON call as that admin; any status ≥ 300 throws with the answer. */
+export async function api(url: string, method: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...ADMIN, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts one service as a real process (`node <service>/dist/main.js`) and waits until /ready is 200. */

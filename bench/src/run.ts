@@ -6,6 +6,7 @@ import mysql from 'mysql2/promise';
 import { concurrencyChart } from './chart';
 import { mariadbPid, medianCpu, withCpu, type CpuMs } from './cpu-cost';
 import {
+  api,
   DB,
   INTERNAL_TOKEN,
   cpuSeconds,
@@ -36,7 +37,6 @@ import { serviceHeaders, startBenchStack, tokensFor, type BenchStack } from './s
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PREFIX = `bench_${Date.now().toString(36)}_`;
-const ADMIN = { 'x-internal-token': INTERNAL_TOKEN, 'x-user-id': '1', 'x-user-role': 'admin' };
 const AIRPORTS = ['DEL', 'BOM', 'BLR', 'MAA', 'CCU', 'HYD'];
 const OUT_DIR = path.join(__dirname, '..');
 
@@ -58,16 +58,6 @@ const record = (name: string, clients: number, r: LoadResult, oversell?: number)
   );
   return s;
 };
-
-async function api(url: string, method: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
-    method,
-    headers: { ...ADMIN, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
 
 /**
  * Two hot flights with effectively unlimited seats (so the benchmark measures locking, not sell-outs) — one for
