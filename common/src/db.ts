@@ -282,14 +282,12 @@ export function resetTransactionRetries(): void {
 
 /** A unique-key violation (1062), from Sequelize (wrapped) or from a raw connection (`withConnection`). */
 export function isDuplicateKeyError(err: unknown): boolean {
-  const e = err as { parent?: { errno?: number }; original?: { errno?: number }; errno?: number };
-  return (e?.parent?.errno ?? e?.original?.errno ?? e?.errno) === 1062;
+  return txErrno(err) === 1062;
 }
 
 /** A CHECK constraint refused a row (MariaDB 4025, MySQL 3819): a guarded statement said no. */
 export function isCheckConstraintError(err: unknown): boolean {
-  const e = err as { parent?: { errno?: number }; original?: { errno?: number }; errno?: number };
-  const errno = e?.parent?.errno ?? e?.original?.errno ?? e?.errno;
+  const errno = txErrno(err);
   return errno === 4025 || errno === 3819;
 }
 

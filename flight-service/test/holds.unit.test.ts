@@ -91,7 +91,7 @@ describe('the refusal table', () => {
   });
 });
 
-test("the hold's guard (what the database checks at the commit) keeps every decision it lets through", () => {
+test("the hold's guard as holdGuardPasses states it (the database's UPDATE is held to the same list in reservations.test.ts) keeps every decision it lets through", () => {
   // The guard is made from the row a hold was decided on; any row it passes must decide the same hold.
   const request = { flightId: 7, bookingId: 70, seats: 2 };
   const taking = { seatNumbers: ['1A', '1B'], layout: { totalSeats: 5, seatsPerRow: 6 } };

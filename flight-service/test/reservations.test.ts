@@ -191,6 +191,40 @@ describe('the one-round-trip hold (its guard checked by the database)', () => {
     expect(s.seatRows).toEqual([]);
   });
 
+  test("the database's guard matches the domain's: any field decided on that differs, or too few seats, and nothing is written", async () => {
+    // The same changes holds.unit.test.ts runs through holdGuardPasses, here through the guarded UPDATE itself.
+    const flight = await createFlight(h, { totalSeats: 12 });
+    const store = reservationsStore(db);
+    const asRead = await readBack(store, flight.id);
+    const changes: Array<[string, Partial<typeof asRead>, number]> = [
+      ['departureTime', { departureTime: new Date(asRead.departureTime.getTime() - 1000) }, 1],
+      ['totalSeats', { totalSeats: 18 }, 1],
+      ['seatsPerRow', { seatsPerRow: 3 }, 1],
+      ['price', { price: asRead.price + 1 }, 1],
+      ['flightNumber', { flightNumber: 'ZZ999' }, 1],
+      ['departureAirportCode', { departureAirportCode: 'ZZZ' }, 1],
+      ['arrivalAirportCode', { arrivalAirportCode: 'ZZZ' }, 1],
+      // availableSeats is 12 as read; asking for more than are left fails at the commit.
+      ['too few seats', {}, 13],
+    ];
+    let bookingId = 9_000_100;
+    for (const [what, change, seats] of changes) {
+      const request = { flightId: flight.id, bookingId: bookingId++, seats };
+      const seatNumbers = Array.from(
+        { length: seats },
+        (_, i) => `${Math.floor(i / 6) + 1}${'ABCDEF'[i % 6]}`,
+      );
+      const got = await store.hold(request, seatNumbers, holdGuard({ ...asRead, ...change }, seats));
+      expect([what, got]).toEqual([what, { kind: 'guard-failed' }]);
+    }
+    expect(await seatLedger(h.db, flight.id)).toEqual({ available: 12, total: 12, held: 0 });
+    expect((await expectSeatInvariants(h, flight.id)).seatRows).toEqual([]);
+    // The row as read, with enough seats: held.
+    const request = { flightId: flight.id, bookingId: bookingId++, seats: 2 };
+    expect(await store.hold(request, ['1A', '1B'], holdGuard(asRead, 2))).toEqual({ kind: 'held' });
+    expect(await seatLedger(h.db, flight.id)).toEqual({ available: 10, total: 12, held: 2 });
+  });
+
   test('40 holds racing the flight growing and shrinking: every hold is seated on the map it ends up on, counts exact', async () => {
     const flight = await createFlight(h, { totalSeats: 60 }, 240);
     const holds = Promise.all(

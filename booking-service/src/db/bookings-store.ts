@@ -1,5 +1,12 @@
 import type { Sequelize } from 'sequelize';
-import { retryTransaction, sqlTime, withConnection, type BookingEvent, type RunSql } from '@skyway/common';
+import {
+  isDuplicateKeyError,
+  retryTransaction,
+  sqlTime,
+  withConnection,
+  type BookingEvent,
+  type RunSql,
+} from '@skyway/common';
 import type { BookingRecord, PendingSeatChange, UnpaidSeats } from '../domain/booking';
 import type { Passenger } from '../domain/seats';
 import type { FencedAnswer } from '../domain/idempotency';
@@ -116,8 +123,8 @@ const MAX_LOCATOR_DRAWS = 8;
 
 /** A duplicate on the locator's unique index (mysql2's raw error). */
 const isDuplicateLocator = (err: unknown): boolean => {
-  const e = err as { errno?: number; sqlMessage?: string; message?: string };
-  return e?.errno === 1062 && /bookings_locator/.test(e.sqlMessage ?? e.message ?? '');
+  const e = err as { sqlMessage?: string; message?: string };
+  return isDuplicateKeyError(err) && /bookings_locator/.test(e.sqlMessage ?? e.message ?? '');
 };
 
 /** A booking whose seats are to be released at flight-service. */

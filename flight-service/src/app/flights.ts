@@ -62,7 +62,7 @@ export function flightUseCases({ flights, airplanes, airports, reservations }: D
       cache.read(`seats:${id}`, async () => {
         const seating = await reservations.seating(id, 'all');
         if (!seating) throw new Refused({ code: 'not-found', noun: 'Flight', id });
-        return JSON.stringify(seatMap(id, seating.layout, seating.taken));
+        return JSON.stringify(seatMap(id, seating.flight, seating.taken));
       }),
 
     async create(flight: NewFlight) {

@@ -1,4 +1,4 @@
-import type { ReservationsStore, SeatChangeAnswer } from '../db/reservations-store';
+import type { ReservationsStore, SeatChangeAnswer, Seating } from '../db/reservations-store';
 import {
   decideHold,
   decideRelease,
@@ -41,9 +41,9 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
    * the window badly (the hold's read returns the current layout, and the hold's guard checks it at the commit).
    */
   const layouts = new Map<number, Layout>();
-  const remember = (flightId: number, layout: Layout) => {
+  const remember = (flightId: number, { totalSeats, seatsPerRow }: Layout) => {
     if (layouts.size >= LAYOUTS_KEPT && !layouts.has(flightId)) layouts.clear();
-    layouts.set(flightId, layout);
+    layouts.set(flightId, { totalSeats, seatsPerRow });
   };
 
   /**
@@ -54,25 +54,23 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
   async function readAndAssign(request: HoldRequest, chosen: ReadonlyArray<string | null>, toAssign: number) {
     const { flightId } = request;
     const asking = { bookingId: request.bookingId, seats: chosen.filter((s): s is string => s !== null) };
+    // Seats the chooser must not assign: those taken, and those this request chose itself.
+    const unavailable = (seating: Seating) => new Set([...seating.taken, ...asking.seats]);
     const known =
       layouts.get(flightId) ??
-      (toAssign > 0 ? (await reservations.seating(flightId, 'none'))?.layout : undefined);
+      (toAssign > 0 ? (await reservations.seating(flightId, 'none'))?.flight : undefined);
     const window = known && toAssign > 0 ? seatWindow(known, toAssign) : undefined;
     if (window) {
       const seating = await reservations.seating(flightId, window, asking);
       if (!seating) return undefined;
-      remember(flightId, seating.layout);
-      const unavailable = new Set(seating.taken);
-      for (const s of chosen) if (s !== null) unavailable.add(s);
-      const assigned = chooseSeatsInWindow(seating.layout, window, unavailable, toAssign);
+      remember(flightId, seating.flight);
+      const assigned = chooseSeatsInWindow(seating.flight, window, unavailable(seating), toAssign);
       if (assigned) return { seating, assigned };
     }
     const seating = await reservations.seating(flightId, toAssign > 0 ? 'all' : 'none', asking);
     if (!seating) return undefined;
-    remember(flightId, seating.layout);
-    const unavailable = new Set(seating.taken);
-    for (const s of chosen) if (s !== null) unavailable.add(s);
-    return { seating, assigned: chooseSeats(seating.layout, unavailable, toAssign) };
+    remember(flightId, seating.flight);
+    return { seating, assigned: chooseSeats(seating.flight, unavailable(seating), toAssign) };
   }
 
   /** A hold for a booking that already has a reservation row: the same answer as the first time, or a refusal. */
@@ -106,7 +104,7 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
           return { created: false, reservation: await repeatOr(request, missing) };
         }
         const { seating, assigned } = read;
-        const errors = chosenSeatIssues(chosen, seating.layout);
+        const errors = chosenSeatIssues(chosen, seating.flight);
         if (errors.length) {
           const invalid = new Refused({ code: 'seat-numbers-invalid', errors });
           return { created: false, reservation: await repeatOr(request, invalid) };
@@ -127,7 +125,7 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
               : new Refused({
                   code: 'not-enough-seats',
                   flightId,
-                  availableSeats: seating.layout.totalSeats - seating.taken.size,
+                  availableSeats: seating.flight.totalSeats - seating.taken.size,
                 });
           return { created: false, reservation: await repeatOr(request, refusal) };
         }
@@ -135,7 +133,7 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
         // Decided on the row as read; the hold commits only if the row is still so, with enough seats left.
         const decision = decideHold(seating.flight, undefined, request, now(), {
           seatNumbers,
-          layout: seating.layout,
+          layout: seating.flight,
         });
         if (decision.kind === 'refused') {
           return { created: false, reservation: await repeatOr(request, new Refused(decision.refusal)) };
@@ -198,11 +196,11 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
       for (let attempt = 1; attempt <= CHANGE_ATTEMPTS; attempt++) {
         const seating = await reservations.seating(request.flightId, 'none');
         if (!seating) throw new Refused({ code: 'not-found', noun: 'Flight', id: request.flightId });
-        const errors = chosenSeatIssues(request.seatNumbers, seating.layout);
+        const errors = chosenSeatIssues(request.seatNumbers, seating.flight);
         if (errors.length) throw new Refused({ code: 'seat-numbers-invalid', errors });
         const result = await reservations.changeSeats(
           request,
-          seating.layout,
+          seating.flight,
           (held) => decideSeatChange(held, request),
           now(),
         );

@@ -38,7 +38,7 @@ export type HoldAttempt =
  * read without a lock: what a hold is decided on (its guard then keeps the row so until its commit).
  */
 export interface Seating {
-  layout: Layout;
+  /** The flight row, its seat map's layout included (totalSeats, seatsPerRow). */
   flight: LockedFlight;
   taken: Set<string>;
   /** Of the chosen seats asked about, those another booking holds (committed). */
@@ -288,7 +288,6 @@ export function reservationsStore(sequelize: Sequelize) {
       if (!row) return undefined;
       const seats = typeof taken === 'object' ? (row.taken ? row.taken.split(',') : []) : all;
       return {
-        layout: { totalSeats: row.totalSeats, seatsPerRow: row.seatsPerRow },
         flight: toFlight(row, row.seatsPerRow),
         taken: new Set(seats),
         chosenTaken: row.chosenTaken ? row.chosenTaken.split(',') : [],
