@@ -21,11 +21,6 @@ const schema = z.object({
   FLIGHT_SERVICE_URL: envServiceUrl('flight'),
   MIGRATE_ON_START: envBool(true),
   DB_POOL_MAX: envInt(20, 2, 500),
-  /**
-   * On a Galera cluster, reads wait for what other nodes committed (1): a booking made through one replica is
-   * found at once through another. 0 turns it off; a server without Galera ignores it.
-   */
-  DB_WSREP_SYNC_WAIT: envInt(1, 0, 15),
   BOOKING_TTL_SECONDS: envInt(600, 1, 7 * 24 * 3600),
   /** Unpaid seats (INITIATED or PENDING bookings) one customer may hold across all flights… */
   MAX_UNPAID_SEATS_PER_USER: envInt(20, 1, 100_000),

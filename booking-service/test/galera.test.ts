@@ -506,7 +506,27 @@ describe('booking-service on a 3-node Galera cluster, two replicas of each servi
 
   // A client behind a load balancer books through one replica and reads or pays through the other at once.
   test('read-your-writes across nodes: a booking made through node 1 is seen at once through node 2, 40 times', async () => {
-    const flight = await createFlight(40);
+    const flight = await createFlight(41);
+    // First with node 2's applier held back, so the read cannot win a race: node 2's replica waits until its node
+    // has the booking and answers 200 (never a 404 for a booking that exists). The booking is made through a
+    // replica whose only flight-service is node 1's (node 2 takes no writes while it is held).
+    const onNode1 = await startBooking(cluster.nodes[0], [flights[0].url], { MIGRATE_ON_START: 'false' });
+    const release = await cluster.holdApplier(cluster.nodes[1]);
+    try {
+      const made = await book(onNode1, 499, { flightId: flight.id, noOfSeats: 1 }).expect(201);
+      let released = false;
+      const seen = request(b.url)
+        .get(`/api/v1/bookings/${made.body.id}`)
+        .set(user(499))
+        .then((r) => ({ status: r.status, bookingStatus: r.body.status, beforeRelease: !released }));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      released = true;
+      await release();
+      expect(await seen).toEqual({ status: 200, bookingStatus: 'INITIATED', beforeRelease: false });
+    } finally {
+      await release();
+      await closeOnce(onNode1);
+    }
     const misses: string[] = [];
     for (let i = 0; i < 40; i++) {
       const [from, to] = i % 2 ? [b, a] : [a, b];

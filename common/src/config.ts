@@ -87,6 +87,12 @@ export const baseEnvShape = {
   HTTP_REQUEST_TIMEOUT_MS: envInt(30000, 100, 3600000),
   /** `false`: no /metrics and nothing counted (README "Operating Skyway"; the benchmark's off switch). */
   METRICS_ENABLED: envBool(true),
+  /**
+   * `wsrep_sync_wait` of every database connection. On a Galera cluster 1 makes each read wait until this node has
+   * applied what the cluster committed before it: a user, flight or booking written through one replica is found at
+   * once through a replica on another node. 0 turns it off; a server without Galera ignores it.
+   */
+  DB_WSREP_SYNC_WAIT: envInt(1, 0, 15),
 };
 
 export type BaseEnv = z.infer<z.ZodObject<typeof baseEnvShape>>;

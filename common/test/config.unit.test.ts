@@ -25,7 +25,11 @@ describe('configuration', () => {
       DB_PORT: 3306,
       PORT: 3000,
       URLS: ['http://127.0.0.1:1'],
+      // Every service waits for causality on Galera unless told not to (read-your-writes across replicas).
+      DB_WSREP_SYNC_WAIT: 1,
     });
+    expect(parseConfig(schema, { DB_WSREP_SYNC_WAIT: '0' }).DB_WSREP_SYNC_WAIT).toBe(0);
+    expect(() => parseConfig(schema, { DB_WSREP_SYNC_WAIT: '16' })).toThrow(/DB_WSREP_SYNC_WAIT/);
   });
 
   test('a bad value fails with one line naming the variable and the value', () => {

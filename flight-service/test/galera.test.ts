@@ -230,4 +230,50 @@ describe('seat holds on a 3-node Galera cluster, two flight-service instances on
       });
     }
   }, 120_000);
+
+  // A flight created through one replica and booked at once through another (booking-service's flight client sends
+  // each call to the next FLIGHT_SERVICE_URL): node 2's replica must not answer 404 for a flight node 2 has not yet
+  // applied. Node 2's applier is held back for the whole request, so this cannot pass by winning a race.
+  test('read-your-writes across nodes: a flight created through node 1 is read and held through node 2, which waits for it instead of answering 404', async () => {
+    const node2 = cluster.nodes[1];
+    const release = await cluster.holdApplier(node2);
+    const plain = createSequelize(node2.server, `${prefix}flights`, { poolMax: 1 });
+    try {
+      const flight = await createFlight(a, { totalSeats: 12 });
+      // The state the test needs: node 2 has not applied the flight (a read that does not wait misses it).
+      await plain.query('SET SESSION wsrep_sync_wait = 0');
+      const [seen] = (await plain.query('SELECT COUNT(*) AS n FROM flights WHERE id = ?', {
+        replacements: [flight.id],
+      })) as [Array<{ n: number | string }>, unknown];
+      expect(Number(seen[0].n)).toBe(0);
+
+      let released = false;
+      let settledBeforeRelease = false;
+      const read = b.http
+        .get(`/api/v1/flights/${flight.id}`)
+        .set(INTERNAL)
+        .then((r) => r);
+      const hold = reserve(b, flight.id, 13_000).then((r) => r);
+      void Promise.race([read, hold]).then(() => (settledBeforeRelease = !released));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      released = true;
+      await release();
+      const [got, held] = await Promise.all([read, hold]);
+      expect({ settledBeforeRelease, read: got.status, hold: held.status }).toEqual({
+        settledBeforeRelease: false,
+        read: 200,
+        hold: 201,
+      });
+      expect(got.body).toMatchObject({ id: flight.id, totalSeats: 12 });
+      expect(await ledgerOn(node2, flight.id)).toEqual({
+        available: 11,
+        total: 12,
+        held: 1,
+        heldBy: [13_000],
+      });
+    } finally {
+      await release();
+      await plain.close();
+    }
+  }, 120_000);
 });

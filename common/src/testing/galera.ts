@@ -58,6 +58,14 @@ export interface GaleraCluster {
    * Synced; throws with the node's log after `stepTimeoutMs`.
    */
   restart(node: GaleraNode): Promise<void>;
+  /**
+   * Holds back what a node applies from the cluster: `FLUSH TABLES WITH READ LOCK` on a connection of its own (the
+   * node desyncs and pauses its applier; the other nodes go on committing). A read there then sees the node's state
+   * from before the lock, unless its session waits for causality (`wsrep_sync_wait`), which blocks until the
+   * returned `release` (UNLOCK TABLES) lets the node catch up. Makes "read through another node at once" a
+   * deterministic test instead of a race against the applier.
+   */
+  holdApplier(node: GaleraNode): Promise<() => Promise<void>>;
   /** Stops every node by pid (SIGTERM, SIGKILL after `timeoutMs`) and removes the temp dir. Idempotent. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -332,8 +340,33 @@ export async function startGaleraCluster(opts: GaleraOptions = {}): Promise<Gale
     logTail: (node, lines) => tail(node.logFile, lines),
     kill,
     restart,
+    holdApplier,
     stop,
   };
+}
+
+async function holdApplier(node: GaleraNode): Promise<() => Promise<void>> {
+  const conn = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: node.port,
+    user: 'root',
+    password: '',
+  });
+  try {
+    await conn.query('FLUSH TABLES WITH READ LOCK');
+  } catch (err) {
+    await conn.end().catch(() => undefined);
+    throw err;
+  }
+  let released: Promise<void> | undefined;
+  return () =>
+    (released ??= (async () => {
+      try {
+        await conn.query('UNLOCK TABLES');
+      } finally {
+        await conn.end().catch(() => undefined);
+      }
+    })());
 }
 
 async function wsrepStatus(node: GaleraNode): Promise<Record<string, string>> {
