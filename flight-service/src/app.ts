@@ -20,6 +20,7 @@ import { crudRoutes } from './http/catalog';
 import { flightRoutes } from './http/flights';
 import { refusalsAsProblems } from './http/problems';
 import { reservationRoutes } from './http/reservations';
+import { holdBatchObserver } from './metrics';
 import {
   airplaneCreate,
   airplanePatch,
@@ -53,11 +54,12 @@ export function buildApp({
   observeQueries,
   metrics,
 }: FlightAppDeps): Express {
-  const stores = openStores(sequelize, models, observeQueries);
+  const serviceMetrics = metrics ?? createServiceMetrics('flight-service');
+  const stores = openStores(sequelize, models, observeQueries, holdBatchObserver(serviceMetrics));
   const uses = useCases(stores, cache);
   return serviceApp({
     logger,
-    observe: observability(metrics ?? createServiceMetrics('flight-service'), logger),
+    observe: observability(serviceMetrics, logger),
     readiness: { database: stores.ping },
     openapiPath: OPENAPI_PATH,
     internalToken: config.INTERNAL_TOKEN,
