@@ -406,17 +406,27 @@ async function seatHotVsSpread(run: Run) {
 
 type SeatKind = 'count-only' | 'auto-assigned' | 'seat-chosen';
 
-/** Gateway bookings of one seat on the hot flight: `noOfSeats` alone, a named passenger, or a passenger choosing a seat. */
-function gatewaySeatBookings(run: Run, kind: SeatKind): Promise<LoadResult> {
-  const rows = 9999;
+/** The seats free on the hot flight's public seat map now (read through the gateway, as an app shows the map). */
+async function freeSeats(run: Run): Promise<string[]> {
+  const res = await fetch(`${run.stack.gateway.url}/api/v1/flights/${run.hot}/seats`);
+  if (!res.ok) throw new Error(`seat map: ${res.status}`);
+  const map = (await res.json()) as { seats: Array<{ seat: string; status: string }> };
+  return map.seats.filter((s) => s.status === 'available').map((s) => s.seat);
+}
+
+/**
+ * Gateway bookings of one seat on the hot flight: `noOfSeats` alone, a named passenger, or a passenger choosing a
+ * seat. A choosing passenger picks at random from the seats the map showed free when the round began (as a customer
+ * picks from the map the app loaded): a seat someone else took since answers 409 seat-taken, and is counted.
+ */
+function gatewaySeatBookings(run: Run, kind: SeatKind, free: string[] = []): Promise<LoadResult> {
   return load({
     url: run.stack.gateway.url,
     connections: 64,
     durationSec: SECONDS,
     method: 'POST',
     next: () => {
-      // A random seat of the 99,990-seat map: taken ones (a few per cent by now) answer 409 seat-taken.
-      const seat = `${1 + Math.floor(Math.random() * rows)}${'ABCDEFGHJK'[Math.floor(Math.random() * 10)]}`;
+      const seat = free[Math.floor(Math.random() * free.length)];
       const body =
         kind === 'count-only'
           ? { flightId: run.hot, noOfSeats: 1 }
@@ -442,11 +452,13 @@ async function seatKindRounds(run: Run) {
   const rates: Record<SeatKind, number[]> = { 'count-only': [], 'auto-assigned': [], 'seat-chosen': [] };
   for (let round = 1; round <= ROUNDS; round++) {
     for (const kind of kinds) {
-      const r = await gatewaySeatBookings(run, kind);
+      const free = kind === 'seat-chosen' ? await freeSeats(run) : [];
+      const r = await gatewaySeatBookings(run, kind, free);
       const created = Math.round((r.statuses['201'] ?? 0) / SECONDS);
       rates[kind].push(created);
+      const taken = kind === 'seat-chosen' ? `, ${r.statuses['409'] ?? 0} × 409 seat taken since the map` : '';
       record(
-        `gateway bookings, ${kind} (round ${round}; ${created} created/s)`,
+        `gateway bookings, ${kind} (round ${round}; ${created} created/s${taken})`,
         64,
         r,
         await oversell(PREFIX, run.db),
