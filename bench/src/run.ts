@@ -456,7 +456,8 @@ async function seatKindRounds(run: Run) {
       const r = await gatewaySeatBookings(run, kind, free);
       const created = Math.round((r.statuses['201'] ?? 0) / SECONDS);
       rates[kind].push(created);
-      const taken = kind === 'seat-chosen' ? `, ${r.statuses['409'] ?? 0} × 409 seat taken since the map` : '';
+      const taken =
+        kind === 'seat-chosen' ? `, ${r.statuses['409'] ?? 0} × 409 seat taken since the map` : '';
       record(
         `gateway bookings, ${kind} (round ${round}; ${created} created/s${taken})`,
         64,

@@ -11,6 +11,7 @@ import {
 import { buildApp } from './app';
 import { noSearchCache, redisSearchCache } from './clients/search-cache';
 import { loadConfig } from './config';
+import { assertCheckConstraintsEnforced } from './db/check-constraints';
 import { initModels } from './db/models';
 import { seedDemoData } from './db/seeders/demo';
 
@@ -26,6 +27,10 @@ export async function startFlightService(env: NodeJS.ProcessEnv = process.env): 
       multipleStatements: true,
     });
     lifecycle.add('database pool', () => sequelize.close());
+    // Refuses a server that would let a failed hold guard commit (see check-constraints.ts).
+    const checks = await assertCheckConstraintsEnforced(sequelize);
+    if (checks.how === 'version')
+      logger.warn('CHECK enforcement decided from the server version (no temporary-table privilege)', checks);
     const models = initModels(sequelize);
     if (config.SEED_DEMO_DATA) {
       const seeded = await seedDemoData(models);
