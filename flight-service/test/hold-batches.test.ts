@@ -2,7 +2,13 @@ import type { Sequelize } from 'sequelize';
 import { createSequelize } from '@skyway/common';
 import { testDbServer } from '@skyway/common/testing';
 import { holdGuard, type HoldRequest, type LockedFlight } from '../src/domain/holds';
-import { MAX_HOLD_BATCH, nextHoldBatch, type HoldMember } from '../src/db/hold-batches';
+import {
+  holdBatcher,
+  MAX_HOLD_BATCH,
+  nextHoldBatch,
+  type BatchOutcome,
+  type HoldMember,
+} from '../src/db/hold-batches';
 import { reservationsStore, type HoldAttempt } from '../src/db/reservations-store';
 import {
   createFlight,
@@ -82,6 +88,86 @@ describe('nextHoldBatch: which waiting holds can share a transaction', () => {
     const { batch, rest } = nextHoldBatch(waiting);
     expect(batch).toHaveLength(MAX_HOLD_BATCH);
     expect(ids(rest)).toEqual([MAX_HOLD_BATCH + 1, MAX_HOLD_BATCH + 2, MAX_HOLD_BATCH + 3]);
+  });
+});
+
+describe('holdBatcher: every hold answered once, whatever the batch does (fake store)', () => {
+  /** A batcher over a fake store: `many` answers `outcome`, `taken` as given; records what ran. */
+  function fake(outcome: BatchOutcome | Error, taken: ((m: HoldMember) => boolean) | Error) {
+    const ran: string[] = [];
+    const batcher = holdBatcher<HoldMember, string>({
+      one: async (m) => {
+        ran.push(`one ${m.request.bookingId}`);
+        return `alone ${m.request.bookingId}`;
+      },
+      many: async (batch) => {
+        ran.push(`many ${ids(batch).join(',')}`);
+        if (outcome instanceof Error) throw outcome;
+        return outcome;
+      },
+      taken: async () => {
+        if (taken instanceof Error) throw taken;
+        return taken;
+      },
+      held: 'held',
+      vanished: (id) => `vanished ${id}`,
+    });
+    return { ran, hold: (m: HoldMember) => batcher.hold(m) };
+  }
+  const four = () => [member(1, ['1A']), member(2, ['1B']), member(3, ['1C']), member(4, ['1D'])];
+
+  test('a batch that commits answers each held; one whose flight is gone answers each vanished', async () => {
+    const ok = fake('held', () => false);
+    expect(await Promise.all(four().map(ok.hold))).toEqual(['alone 1', 'held', 'held', 'held']);
+    expect(ok.ran).toEqual(['one 1', 'many 2,3,4']);
+    const gone = fake('vanished', () => false);
+    expect(await Promise.all(four().map(gone.hold))).toEqual([
+      'alone 1',
+      'vanished 1',
+      'vanished 1',
+      'vanished 1',
+    ]);
+  });
+
+  test('a key conflict: the taken hold alone, the rest together again', async () => {
+    const f = fake('duplicate', (m) => m.request.bookingId === 3);
+    const got = await Promise.all(four().map(f.hold));
+    // 2,4 together again: the fake answers 'duplicate' once more and, with nothing of theirs taken, each goes alone.
+    expect(got).toEqual(['alone 1', 'alone 2', 'alone 3', 'alone 4']);
+    expect(f.ran).toEqual(['one 1', 'many 2,3,4', 'one 3', 'many 2,4', 'one 2', 'one 4']);
+  });
+
+  test('every hold of the batch taken, or the lookup failing, or the batch failing: each alone, never an empty batch', async () => {
+    for (const [outcome, taken] of [
+      ['duplicate', () => true],
+      ['duplicate', new Error('lookup failed')],
+      ['guard-failed', () => false],
+      [new Error('connection lost'), () => false],
+    ] as Array<[BatchOutcome | Error, ((m: HoldMember) => boolean) | Error]>) {
+      const f = fake(outcome, taken);
+      expect(await Promise.all(four().map(f.hold))).toEqual(['alone 1', 'alone 2', 'alone 3', 'alone 4']);
+      expect(f.ran).toEqual(['one 1', 'many 2,3,4', 'one 2', 'one 3', 'one 4']);
+    }
+  });
+
+  test('a hold that fails alone rejects its own caller only', async () => {
+    const batcher = holdBatcher<HoldMember, string>({
+      one: async (m) => {
+        if (m.request.bookingId === 2) throw new Error('boom');
+        return `alone ${m.request.bookingId}`;
+      },
+      many: async () => 'guard-failed',
+      taken: async () => () => false,
+      held: 'held',
+      vanished: () => 'vanished',
+    });
+    const got = await Promise.allSettled(four().map((m) => batcher.hold(m)));
+    expect(got.map((g) => (g.status === 'fulfilled' ? g.value : (g.reason as Error).message))).toEqual([
+      'alone 1',
+      'boom',
+      'alone 3',
+      'alone 4',
+    ]);
   });
 });
 

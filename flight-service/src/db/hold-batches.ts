@@ -71,3 +71,98 @@ export const batchGuard = (batch: readonly HoldMember[]): HoldGuard => ({
   decidedOn: batch[0].guard.decidedOn,
   seats: batch.reduce((n, m) => n + m.guard.seats, 0),
 });
+
+/** How a batch of holds ended, as the store's `many` tells it. */
+export type BatchOutcome = 'held' | 'vanished' | 'guard-failed' | 'duplicate';
+
+/** The store's side of group commit: the SQL of one hold, of a batch, and of finding who in a batch is taken. */
+export interface BatchOps<M extends HoldMember, A> {
+  /** One hold alone, answered as it always was. */
+  one(m: M): Promise<A>;
+  /** All of them in one transaction (any failure rolls it back whole). */
+  many(batch: M[]): Promise<BatchOutcome>;
+  /** After a `duplicate`: which of them have their booking or a seat taken now. */
+  taken(batch: M[]): Promise<(m: M) => boolean>;
+  /** The answer of every hold of a batch that committed, and of one whose flight was gone. */
+  held: A;
+  vanished(flightId: number): A;
+  /** Sees the number of holds of each transaction tried (1 for a hold alone). */
+  observe?(holds: number): void;
+}
+
+/**
+ * The scheduling of group commit: `hold` sends a hold at once when no hold transaction of its flight is in flight
+ * in this process, else queues it; when a round ends, the next batch (nextHoldBatch) of what waited goes. A batch
+ * that fails on a key sends the holds whose booking or seats are taken alone and the others together again; one that
+ * fails any other way (the guard: the row changed, or too few seats for all of them; or an error) sends each alone.
+ */
+export function holdBatcher<M extends HoldMember, A>(ops: BatchOps<M, A>) {
+  type Queued = { m: M; resolve(a: A): void; reject(err: unknown): void };
+  /** Flights with a hold transaction in flight, and the holds waiting to go after it. */
+  const waiting = new Map<number, Queued[]>();
+
+  const alone = async (q: Queued) => {
+    ops.observe?.(1);
+    try {
+      q.resolve(await ops.one(q.m));
+    } catch (err) {
+      q.reject(err);
+    }
+  };
+
+  async function settle(batch: Queued[]): Promise<void> {
+    if (batch.length === 1) return alone(batch[0]);
+    ops.observe?.(batch.length);
+    const members = batch.map((q) => q.m);
+    const outcome = await ops.many(members).catch(() => 'failed' as const);
+    if (outcome === 'held' || outcome === 'vanished') {
+      const answer = outcome === 'held' ? ops.held : ops.vanished(members[0].request.flightId);
+      for (const q of batch) q.resolve(answer);
+      return;
+    }
+    const isTaken = outcome === 'duplicate' ? await ops.taken(members).catch(() => () => true) : () => true;
+    const together = batch.filter((q) => !isTaken(q.m));
+    // Nothing to blame (what conflicted is gone again): each alone, so this cannot loop.
+    if (!together.length || together.length === batch.length) {
+      await Promise.all(batch.map(alone));
+      return;
+    }
+    await Promise.all([...batch.filter((q) => isTaken(q.m)).map(alone), settle(together)]);
+  }
+
+  async function round(flightId: number, batch: Queued[]): Promise<void> {
+    try {
+      await settle(batch);
+    } finally {
+      const queue = waiting.get(flightId) ?? [];
+      if (!queue.length) waiting.delete(flightId);
+      else {
+        const next = nextHoldBatch(queue.map((q) => q.m));
+        const chosen = new Set(next.batch);
+        waiting.set(
+          flightId,
+          queue.filter((q) => !chosen.has(q.m)),
+        );
+        void round(
+          flightId,
+          queue.filter((q) => chosen.has(q.m)),
+        );
+      }
+    }
+  }
+
+  return {
+    hold(m: M): Promise<A> {
+      return new Promise<A>((resolve, reject) => {
+        const queued: Queued = { m, resolve, reject };
+        const queue = waiting.get(m.request.flightId);
+        if (queue) {
+          queue.push(queued);
+          return;
+        }
+        waiting.set(m.request.flightId, []);
+        void round(m.request.flightId, [queued]);
+      });
+    },
+  };
+}

@@ -21,13 +21,7 @@ import type {
 import type { Refusal } from '../domain/refusals';
 import type { Layout, SeatWindow } from '../domain/seats';
 import { Abort } from './abort';
-import { batchGuard, nextHoldBatch, type HoldMember } from './hold-batches';
-
-/** A hold waiting for its flight's batch, with its caller's promise. */
-interface Queued extends HoldMember {
-  resolve(attempt: HoldAttempt): void;
-  reject(err: unknown): void;
-}
+import { batchGuard, holdBatcher, type BatchOutcome, type HoldMember } from './hold-batches';
 
 /** What a hold attempt found: seats held now, the guard failed or no flight (rolled back), or a row this booking already has. */
 export type HoldAttempt =
@@ -248,190 +242,142 @@ export type SeatChangeAnswer = HeldReservation & { changed: boolean };
 
 const READ_COMMITTED = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED };
 
-export function reservationsStore(sequelize: Sequelize, observeBatch?: (holds: number) => void) {
-  /**
-   * Tries a new hold in ONE round trip, `guard` checked by the database on the flight row under its lock:
-   *
-   *   START TRANSACTION; INSERT the booking's reservation row; INSERT its seats;
-   *   UPDATE the flight row: availableSeats − seats if the guard holds, else −1 (which its CHECK refuses: the
-   *   batch stops there and is rolled back); COMMIT
-   *
-   * So the hot flight row is locked only inside the server, never across a round trip: seats are claimed on their
-   * own rows (flight_seats' primary key (flightId, seat) admits each seat once) before the flight row is locked,
-   * so holds taking different seats never wait for each other there. The reservation's primary key (bookingId)
-   * settles repeats and races between identical requests: the loser's INSERT fails and it gets the existing row
-   * back. Every lock is taken in the same order — reservation, seats, then flight — by hold, change and release.
-   * Answers `held`, or `guard-failed` (the row is no longer as decided on, or too few seats are left).
-   */
-  async function holdOne({ request, seatNumbers, guard }: HoldMember): Promise<HoldAttempt> {
-    const { flightId, bookingId, seats } = request;
-    observeBatch?.(1);
-    const rows = seatRows(flightId, bookingId, seatNumbers);
-    const seatSql = rows.length ? `${SEAT_INSERT}${rows.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
-    try {
-      const updated = await retryTransaction(() =>
-        withConnection(sequelize, async (run) => {
-          const results = (await run(
-            `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
-             INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD');
-             ${seatSql}
-             ${GUARDED_UPDATE_SQL};
-             COMMIT`,
-            [bookingId, flightId, seats, ...rows.flat(), ...guardValues(guard), flightId],
-          )) as unknown[];
-          return (results[results.length - 2] as { affectedRows: number }).affectedRows;
-        }),
-      );
-      if (updated === 1) return { kind: 'held' };
-      // No such flight (deleted since the seats were chosen): the UPDATE matched nothing and the rows committed
-      // with it belong to no flight; take them back.
-      await takeBack(flightId, [bookingId]);
-      return { kind: 'refused', refusal: { code: 'not-found', noun: 'Flight', id: flightId } };
-    } catch (err) {
-      if (isCheckConstraintError(err)) return { kind: 'guard-failed' };
-      if (!isDuplicateKeyError(err)) throw err;
-      // This booking already has a reservation row (a repeat, or an identical request that committed first)…
-      const existing = await findSeated(sequelize, bookingId);
-      if (existing) return { kind: 'exists', existing };
-      // … or a seat is taken: name the chosen ones another booking holds (none: an assigned seat was taken).
-      const chosen = (request.seatNumbers ?? []).filter((s): s is string => s !== null);
-      return { kind: 'seats-conflict', chosen: await heldByOthers(sequelize, flightId, chosen, bookingId) };
-    }
-  }
-
-  /** Flights with a hold transaction in flight in this process, and the holds waiting to go after it. */
-  const waiting = new Map<number, Queued[]>();
-
-  const settle = async (m: Queued, attempt: () => Promise<HoldAttempt>) => {
-    try {
-      m.resolve(await attempt());
-    } catch (err) {
-      m.reject(err);
-    }
-  };
-
-  /** One round of a flight's holds; then the next batch of those that waited, or the flight is idle again. */
-  async function runRound(flightId: number, batch: Queued[]): Promise<void> {
-    try {
-      await settleBatch(batch);
-    } finally {
-      const queue = waiting.get(flightId) ?? [];
-      if (!queue.length) waiting.delete(flightId);
-      else {
-        const { batch: next, rest } = nextHoldBatch(queue);
-        waiting.set(flightId, rest);
-        void runRound(flightId, next);
-      }
-    }
-  }
-
-  /**
-   * Every hold of the batch answered. A batch that commits answers each `held`; one that fails on a key has the
-   * holds whose booking or seats are taken go alone (they get holdOne's answer: a repeat, or seats taken) and the
-   * others go again together; any other failure (the guard: the row changed, or too few seats for all of them)
-   * sends each alone.
-   */
-  async function settleBatch(batch: Queued[]): Promise<void> {
-    if (batch.length === 1) return settle(batch[0], () => holdOne(batch[0]));
-    const outcome = await holdMany(batch).catch(() => 'failed' as const);
-    if (outcome === 'held' || outcome === 'vanished') {
-      const answer: HoldAttempt =
-        outcome === 'held'
-          ? { kind: 'held' }
-          : {
-              kind: 'refused',
-              refusal: { code: 'not-found', noun: 'Flight', id: batch[0].request.flightId },
-            };
-      for (const m of batch) m.resolve(answer);
-      return;
-    }
-    const { alone, together } =
-      outcome === 'duplicate'
-        ? await splitTaken(batch).catch(() => ({ alone: batch, together: [] }))
-        : { alone: batch, together: [] };
-    await Promise.all([
-      ...alone.map((m) => settle(m, () => holdOne(m))),
-      together.length ? settleBatch(together) : undefined,
-    ]);
-  }
-
-  /** The holds of a batch whose booking already has a reservation row or whose seats are taken, and the others. */
-  async function splitTaken(batch: Queued[]): Promise<{ alone: Queued[]; together: Queued[] }> {
-    const flightId = batch[0].request.flightId;
-    const bookings = await sequelize.query<{ bookingId: number | string }>(
-      'SELECT bookingId FROM seat_reservations WHERE bookingId IN (?)',
-      { replacements: [batch.map((m) => m.request.bookingId)], type: QueryTypes.SELECT },
+/**
+ * Tries a new hold in ONE round trip, `guard` checked by the database on the flight row under its lock:
+ *
+ *   START TRANSACTION; INSERT the booking's reservation row; INSERT its seats;
+ *   UPDATE the flight row: availableSeats − seats if the guard holds, else −1 (which its CHECK refuses: the
+ *   batch stops there and is rolled back); COMMIT
+ *
+ * So the hot flight row is locked only inside the server, never across a round trip: seats are claimed on their
+ * own rows (flight_seats' primary key (flightId, seat) admits each seat once) before the flight row is locked,
+ * so holds taking different seats never wait for each other there. The reservation's primary key (bookingId)
+ * settles repeats and races between identical requests: the loser's INSERT fails and it gets the existing row
+ * back. Every lock is taken in the same order — reservation, seats, then flight — by hold, change and release.
+ * Answers `held`, or `guard-failed` (the row is no longer as decided on, or too few seats are left).
+ */
+async function holdOne(
+  sequelize: Sequelize,
+  { request, seatNumbers, guard }: HoldMember,
+): Promise<HoldAttempt> {
+  const { flightId, bookingId, seats } = request;
+  const rows = seatRows(flightId, bookingId, seatNumbers);
+  const seatSql = rows.length ? `${SEAT_INSERT}${rows.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
+  try {
+    const updated = await retryTransaction(() =>
+      withConnection(sequelize, async (run) => {
+        const results = (await run(
+          `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
+           INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD');
+           ${seatSql}
+           ${GUARDED_UPDATE_SQL};
+           COMMIT`,
+          [bookingId, flightId, seats, ...rows.flat(), ...guardValues(guard), flightId],
+        )) as unknown[];
+        return (results[results.length - 2] as { affectedRows: number }).affectedRows;
+      }),
     );
-    const seats = await sequelize.query<{ seat: string }>(
-      'SELECT seat FROM flight_seats WHERE flightId = ? AND seat IN (?)',
-      { replacements: [flightId, batch.flatMap((m) => m.seatNumbers)], type: QueryTypes.SELECT },
+    if (updated === 1) return { kind: 'held' };
+    // No such flight (deleted since the seats were chosen): the UPDATE matched nothing and the rows committed
+    // with it belong to no flight; take them back.
+    await takeBack(sequelize, flightId, [bookingId]);
+    return { kind: 'refused', refusal: { code: 'not-found', noun: 'Flight', id: flightId } };
+  } catch (err) {
+    if (isCheckConstraintError(err)) return { kind: 'guard-failed' };
+    if (!isDuplicateKeyError(err)) throw err;
+    // This booking already has a reservation row (a repeat, or an identical request that committed first)…
+    const existing = await findSeated(sequelize, bookingId);
+    if (existing) return { kind: 'exists', existing };
+    // … or a seat is taken: name the chosen ones another booking holds (none: an assigned seat was taken).
+    const chosen = (request.seatNumbers ?? []).filter((s): s is string => s !== null);
+    return { kind: 'seats-conflict', chosen: await heldByOthers(sequelize, flightId, chosen, bookingId) };
+  }
+}
+
+/**
+ * holdOne for several holds of one flight in ONE transaction and round trip: their reservation rows, their seats
+ * (in primary-key order), one guarded UPDATE of the flight row for the sum of their seats, COMMIT.
+ */
+async function holdMany(sequelize: Sequelize, batch: HoldMember[]): Promise<BatchOutcome> {
+  const flightId = batch[0].request.flightId;
+  const reservations = [...batch].sort((a, b) => a.request.bookingId - b.request.bookingId);
+  const seats = batch
+    .flatMap((m) => seatRows(flightId, m.request.bookingId, m.seatNumbers))
+    .sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  const seatSql = seats.length ? `${SEAT_INSERT}${seats.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
+  try {
+    const updated = await retryTransaction(() =>
+      withConnection(sequelize, async (run) => {
+        const results = (await run(
+          `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
+           INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES ${reservations.map(() => "(?, ?, ?, 'HELD')").join(', ')};
+           ${seatSql}
+           ${GUARDED_UPDATE_SQL};
+           COMMIT`,
+          [
+            ...reservations.flatMap((m) => [m.request.bookingId, flightId, m.request.seats]),
+            ...seats.flat(),
+            ...guardValues(batchGuard(batch)),
+            flightId,
+          ],
+        )) as unknown[];
+        return (results[results.length - 2] as { affectedRows: number }).affectedRows;
+      }),
     );
-    const booked = new Set(bookings.map((r) => Number(r.bookingId)));
-    const taken = new Set(seats.map((r) => r.seat));
-    const isTaken = (m: Queued) => booked.has(m.request.bookingId) || m.seatNumbers.some((x) => taken.has(x));
-    const together = batch.filter((m) => !isTaken(m));
-    // Nothing to blame (what conflicted is gone again): each alone, so this cannot loop.
-    if (together.length === batch.length) return { alone: batch, together: [] };
-    return { alone: batch.filter(isTaken), together };
+    if (updated === 1) return 'held';
+    await takeBack(
+      sequelize,
+      flightId,
+      batch.map((m) => m.request.bookingId),
+    );
+    return 'vanished';
+  } catch (err) {
+    if (isCheckConstraintError(err)) return 'guard-failed';
+    if (isDuplicateKeyError(err)) return 'duplicate';
+    throw err;
   }
+}
 
-  /**
-   * holdOne for several holds of one flight in ONE transaction and round trip: their reservation rows, their seats
-   * (in primary-key order), one guarded UPDATE of the flight row for the sum of their seats, COMMIT.
-   */
-  async function holdMany(batch: Queued[]): Promise<'held' | 'vanished' | 'guard-failed' | 'duplicate'> {
-    const flightId = batch[0].request.flightId;
-    observeBatch?.(batch.length);
-    const reservations = [...batch].sort((a, b) => a.request.bookingId - b.request.bookingId);
-    const seats = batch
-      .flatMap((m) => seatRows(flightId, m.request.bookingId, m.seatNumbers))
-      .sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-    const seatSql = seats.length ? `${SEAT_INSERT}${seats.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
-    try {
-      const updated = await retryTransaction(() =>
-        withConnection(sequelize, async (run) => {
-          const results = (await run(
-            `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
-             INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES ${reservations.map(() => "(?, ?, ?, 'HELD')").join(', ')};
-             ${seatSql}
-             ${GUARDED_UPDATE_SQL};
-             COMMIT`,
-            [
-              ...reservations.flatMap((m) => [m.request.bookingId, flightId, m.request.seats]),
-              ...seats.flat(),
-              ...guardValues(batchGuard(batch)),
-              flightId,
-            ],
-          )) as unknown[];
-          return (results[results.length - 2] as { affectedRows: number }).affectedRows;
-        }),
-      );
-      if (updated === 1) return 'held';
-      await takeBack(
-        flightId,
-        batch.map((m) => m.request.bookingId),
-      );
-      return 'vanished';
-    } catch (err) {
-      if (isCheckConstraintError(err)) return 'guard-failed';
-      if (isDuplicateKeyError(err)) return 'duplicate';
-      throw err;
-    }
-  }
+/** Which holds of a batch have their booking's reservation row, or one of their seats, taken now. */
+async function takenIn(sequelize: Sequelize, batch: HoldMember[]): Promise<(m: HoldMember) => boolean> {
+  const flightId = batch[0].request.flightId;
+  const bookings = await sequelize.query<{ bookingId: number | string }>(
+    'SELECT bookingId FROM seat_reservations WHERE bookingId IN (?)',
+    { replacements: [batch.map((m) => m.request.bookingId)], type: QueryTypes.SELECT },
+  );
+  const seats = await sequelize.query<{ seat: string }>(
+    'SELECT seat FROM flight_seats WHERE flightId = ? AND seat IN (?)',
+    { replacements: [flightId, batch.flatMap((m) => m.seatNumbers)], type: QueryTypes.SELECT },
+  );
+  const booked = new Set(bookings.map((r) => Number(r.bookingId)));
+  const taken = new Set(seats.map((r) => r.seat));
+  return (m) => booked.has(m.request.bookingId) || m.seatNumbers.some((x) => taken.has(x));
+}
 
-  /** The rows of holds committed with no flight (deleted since they were decided on), deleted again. */
-  async function takeBack(flightId: number, bookingIds: number[]) {
-    await inTransaction(sequelize, async (transaction) => {
-      await sequelize.query('DELETE FROM flight_seats WHERE bookingId IN (?)', {
-        replacements: [bookingIds],
-        transaction,
-      });
-      await sequelize.query('DELETE FROM seat_reservations WHERE bookingId IN (?) AND flightId = ?', {
-        replacements: [bookingIds, flightId],
-        transaction,
-      });
+/** The rows of holds committed with no flight (deleted since they were decided on), deleted again. */
+async function takeBack(sequelize: Sequelize, flightId: number, bookingIds: number[]) {
+  await inTransaction(sequelize, async (transaction) => {
+    await sequelize.query('DELETE FROM flight_seats WHERE bookingId IN (?)', {
+      replacements: [bookingIds],
+      transaction,
     });
-  }
+    await sequelize.query('DELETE FROM seat_reservations WHERE bookingId IN (?) AND flightId = ?', {
+      replacements: [bookingIds, flightId],
+      transaction,
+    });
+  });
+}
+
+export function reservationsStore(sequelize: Sequelize, observeBatch?: (holds: number) => void) {
+  // Group commit of new holds on one flight (hold-batches.ts) over the SQL below.
+  const batcher = holdBatcher<HoldMember, HoldAttempt>({
+    one: (m) => holdOne(sequelize, m),
+    many: (batch) => holdMany(sequelize, batch),
+    taken: (batch) => takenIn(sequelize, batch),
+    held: { kind: 'held' },
+    vanished: (id) => ({ kind: 'refused', refusal: { code: 'not-found', noun: 'Flight', id } }),
+    observe: observeBatch,
+  });
 
   const store = {
     /**
@@ -490,16 +436,7 @@ export function reservationsStore(sequelize: Sequelize, observeBatch?: (holds: n
      * transaction of that flight to end (group commit: hold-batches.ts); alone when none is in flight.
      */
     hold(request: HoldRequest, seatNumbers: string[], guard: HoldGuard): Promise<HoldAttempt> {
-      return new Promise((resolve, reject) => {
-        const member: Queued = { request, seatNumbers, guard, resolve, reject };
-        const queue = waiting.get(request.flightId);
-        if (queue) {
-          queue.push(member);
-          return;
-        }
-        waiting.set(request.flightId, []);
-        void runRound(request.flightId, [member]);
-      });
+      return batcher.hold({ request, seatNumbers, guard });
     },
 
     /** The flight as it is now (no lock): what a repeated hold answers with. */
