@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
 import type { Sequelize } from 'sequelize';
 import { createSequelize, dropDatabase, ensureDatabase, migrate, type DbServer } from './db';
 
@@ -82,3 +84,52 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The kernel's range for the local ports of outgoing connections (`ip_local_port_range`; Linux's default). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = fs
+      .readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (low > 0 && high >= low) return [low, high];
+  } catch {
+    // not Linux: its default below
+  }
+  return [32768, 60999];
+}
+
+const handedOut = new Set<number>();
+
+/** Whether nothing listens on `port` (on every address: the services bind 0.0.0.0). */
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
+  });
+
+/**
+ * `count` distinct ports for servers a test starts later (a service process, a Galera node), free when picked and
+ * BELOW the ephemeral range. A port the OS hands out for `listen(0)` comes from the same range as the local port
+ * of every outgoing connection, so between being picked and being bound it can become the local end of some
+ * connection to MariaDB or RabbitMQ, and the server's bind fails with EADDRINUSE (an e2e stack's booking-service
+ * did, once). Below the range only another listener can take it: picked at random, never twice in a process.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const [low] = ephemeralRange();
+  const from = Math.max(1024, Math.min(20_000, low - 10_000));
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries > 1000 + count * 50) throw new Error(`no ${count} free ports in ${from}–${low - 1}`);
+    const port = from + Math.floor(Math.random() * (low - from));
+    if (handedOut.has(port) || !(await isFree(port))) continue;
+    handedOut.add(port);
+    ports.push(port);
+  }
+  return ports;
+}
+
+/** One port as `freePorts` picks them. */
+export const freePort = async (): Promise<number> => (await freePorts(1))[0];

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { notificationConfig, amqpNamesFor, SmtpSink } from '@skyway/testkit';
-import { TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
+import { freePort, TEST_DB_POOL_MAX, testDbServer, uniquePrefix } from '@skyway/common/testing';
 
 /**
  * The whole system as real processes (`node <service>/dist/main.js`, built by `npm test`'s pretest), each on a
@@ -48,17 +47,8 @@ export interface StackOptions {
 
 export type ServiceName = 'flight-service' | 'booking-service' | 'notification-service' | 'api-gateway';
 
-/** A port nothing listens on right now (the OS's pick). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port nothing listens on right now, below the ephemeral range (see `freePorts` in common's testing). */
+export { freePort };
 
 async function waitReady(url: string, proc: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
