@@ -398,12 +398,14 @@ describe('booking-service on a 3-node Galera cluster, two replicas of each servi
   // seats-concurrency.test.ts's mixed storm, through both replicas: every seat write (hold, change, release) is a
   // transaction on one flight row and its flight_seats rows, and the two nodes' writes certify against each other.
   test('mixed seat storm over both replicas: chosen and auto seats, seat changes, cancels, two sweepers — no seat twice, map = live bookings', async () => {
-    const flight = await createFlight(72);
+    // 240 seats (40 rows of 6): bookings choose seats in rows 1–8; seat changes go to rows 9–40, each to seats no
+    // other change asks for, so they compete with auto-assigned parties (placed at random among equally good seats,
+    // on both nodes), not with each other. On 72 seats those parties could take every change's seats first.
+    const SEATS = 240;
+    const flight = await createFlight(SEATS);
     const LETTERS = 'ABCDEF';
-    const all = Array.from({ length: 72 }, (_, i) => `${Math.floor(i / 6) + 1}${LETTERS[i % 6]}`);
+    const all = Array.from({ length: SEATS }, (_, i) => `${Math.floor(i / 6) + 1}${LETTERS[i % 6]}`);
     const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)];
-    // Bookings choose seats in rows 1–8; seat changes go to rows 9–12, each to seats no other change asks for, so
-    // they compete with auto-assigned parties spilling over from the front (on both nodes), not with each other.
     const front = all.slice(0, 48);
     const back = all.slice(48);
     resetTransactionRetries();
@@ -499,7 +501,7 @@ describe('booking-service on a 3-node Galera cluster, two replicas of each servi
     const { bySeat, live, map } = await expectSeatsConsistent(seats, flight.id);
     const liveSeats = live.reduce((n, bk) => n + bk.no_of_seats, 0);
     expect(bySeat.size).toBe(liveSeats);
-    expect(map.availableSeats).toBe(72 - liveSeats);
+    expect(map.availableSeats).toBe(SEATS - liveSeats);
     const gone = await bookingRows(seats, "flight_id = ? AND status = 'CANCELLED'", [flight.id]);
     expect(gone.every((bk) => bk.seats_state === 'RELEASED')).toBe(true);
   }, 120_000);

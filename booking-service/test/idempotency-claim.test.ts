@@ -63,3 +63,37 @@ test('a claim committed behind a broken connection is undone, so a retry with th
   expect(retry.status).toBe(201);
   expect((await pay()).headers['idempotent-replayed']).toBe('true');
 });
+
+// On Galera, two replicas inserting the same key on two nodes both succeed locally; certification aborts the later
+// commit with 1213 (a Galera CI run answered 500 to three of 20 racers). Here the other node's claim commits first
+// and this request's INSERT comes back as that abort: it is run again, meets the other's row, and answers 409.
+test('a claim INSERT aborted by certification (1213) is run again: the racer that lost gets 409, not 500', async () => {
+  const store = new IdempotencyStore(db.sequelize, { ttlMs: 86_400_000, lockMs: 120_000 });
+  const insert = store.insertClaim.bind(store);
+  let aborted = 0;
+  store.insertClaim = async (row) => {
+    if (aborted++ === 0) {
+      // The winner's claim, committed through "another node" …
+      await insert({ ...row, token: 'the-other-replica' });
+      // … and this one's commit refused by certification.
+      throw Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), {
+        name: 'SequelizeDatabaseError',
+        parent: { errno: 1213 },
+      });
+    }
+    return insert(row);
+  };
+  const logger = createLogger('test', 'error');
+  const app = express();
+  app.use(requestId, express.json());
+  app.post('/pay', idempotency({ store, scope: 'payments', required: true, logger }), (_req, res) => {
+    res.status(201).json({ ok: true });
+  });
+  app.use(errorHandler(logger));
+  const res = await request(app)
+    .post('/pay')
+    .set({ 'X-User-Id': '8', 'X-User-Role': 'customer', 'Idempotency-Key': 'k-galera' })
+    .send({ amount: 1 });
+  expect([res.status, res.body.detail]).toEqual([409, expect.stringMatching(/still being processed/)]);
+  expect(aborted).toBe(2);
+});

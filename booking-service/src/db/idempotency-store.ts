@@ -1,5 +1,5 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
-import { sqlTime } from '@skyway/common';
+import { retryTransaction, sqlTime } from '@skyway/common';
 import type { Claim, ClaimFence, FencedAnswer, StoredAnswer } from '../domain/idempotency';
 
 export type { Claim, ClaimFence, StoredAnswer } from '../domain/idempotency';
@@ -68,8 +68,15 @@ export class IdempotencyStore {
     private readonly opts: IdempotencyStoreOptions,
   ) {}
 
+  /**
+   * One statement in its own transaction; run again whole on a deadlock or a Galera certification abort (1213),
+   * which an UPDATE racing a replica on another node for the same key row can meet. Every such statement is
+   * guarded (by the claim's token, state or expiry), so a second run does what the first would have.
+   */
   private async write(sql: string, replacements: unknown[]): Promise<number> {
-    const [, meta] = await this.sequelize.query(sql, { replacements, type: QueryTypes.RAW });
+    const [, meta] = await retryTransaction(() =>
+      this.sequelize.query(sql, { replacements, type: QueryTypes.RAW }),
+    );
     return (meta as { affectedRows?: number }).affectedRows ?? 0;
   }
 
@@ -131,16 +138,21 @@ export class IdempotencyStore {
   ): Promise<Claim> {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const id = await this.insertClaim({
-          userId,
-          scope,
-          idemKey: key,
-          fingerprint,
-          token,
-          lockedUntil: new Date(now.getTime() + this.opts.lockMs),
-          expiresAt: new Date(now.getTime() + this.opts.ttlMs),
-          now,
-        });
+        // On Galera two replicas inserting the same key on two nodes both succeed locally, and certification
+        // aborts the later commit with 1213: that INSERT (its whole transaction) is run again, and then meets the
+        // other's row as a duplicate like on one server (a Galera CI run answered 500 to three of 20 racers).
+        const id = await retryTransaction(() =>
+          this.insertClaim({
+            userId,
+            scope,
+            idemKey: key,
+            fingerprint,
+            token,
+            lockedUntil: new Date(now.getTime() + this.opts.lockMs),
+            expiresAt: new Date(now.getTime() + this.opts.ttlMs),
+            now,
+          }),
+        );
         return { kind: 'claimed', id, token };
       } catch (err) {
         if (!(err instanceof UniqueConstraintError)) throw err;
