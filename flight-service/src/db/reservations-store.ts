@@ -345,10 +345,16 @@ async function takenIn(sequelize: Sequelize, batch: HoldMember[]): Promise<(m: H
     'SELECT bookingId FROM seat_reservations WHERE bookingId IN (?)',
     { replacements: [batch.map((m) => m.request.bookingId)], type: QueryTypes.SELECT },
   );
-  const seats = await sequelize.query<{ seat: string }>(
-    'SELECT seat FROM flight_seats WHERE flightId = ? AND seat IN (?)',
-    { replacements: [flightId, batch.flatMap((m) => m.seatNumbers)], type: QueryTypes.SELECT },
-  );
+  const asked = batch.flatMap((m) => m.seatNumbers);
+  const seats = asked.length
+    ? await sequelize.query<{ seat: string }>(
+        'SELECT seat FROM flight_seats WHERE flightId = ? AND seat IN (?)',
+        {
+          replacements: [flightId, asked],
+          type: QueryTypes.SELECT,
+        },
+      )
+    : [];
   const booked = new Set(bookings.map((r) => Number(r.bookingId)));
   const taken = new Set(seats.map((r) => r.seat));
   return (m) => booked.has(m.request.bookingId) || m.seatNumbers.some((x) => taken.has(x));
@@ -369,7 +375,7 @@ async function takeBack(sequelize: Sequelize, flightId: number, bookingIds: numb
 }
 
 export function reservationsStore(sequelize: Sequelize, observeBatch?: (holds: number) => void) {
-  // Group commit of new holds on one flight (hold-batches.ts) over the SQL below.
+  // Group commit of new holds on one flight (hold-batches.ts) over holdOne, holdMany and takenIn above.
   const batcher = holdBatcher<HoldMember, HoldAttempt>({
     one: (m) => holdOne(sequelize, m),
     many: (batch) => holdMany(sequelize, batch),
