@@ -431,10 +431,13 @@ export class BookingsStore {
    * move the booking's public updatedAt.
    */
   async markReleased(id: number): Promise<void> {
-    await withConnection(this.sequelize, (run) =>
-      run(
-        "UPDATE bookings SET seats_state = 'RELEASED', release_lease_until = NULL WHERE id = ? AND seats_state = 'RELEASING'",
-        [id],
+    // Guarded by its state, so run again whole on a deadlock or a Galera certification abort.
+    await retryTransaction(() =>
+      withConnection(this.sequelize, (run) =>
+        run(
+          "UPDATE bookings SET seats_state = 'RELEASED', release_lease_until = NULL WHERE id = ? AND seats_state = 'RELEASING'",
+          [id],
+        ),
       ),
     );
   }

@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import {
   currentTraceparent,
   isRetryableTxError,
+  retryTransaction,
   sqlTime,
   withConnection,
   type BookingEvent,
@@ -89,8 +90,15 @@ export class OutboxStore {
     } finally {
       // A confirmed publish is recorded at once (autocommit), whatever happened to the rest.
       if (confirmed.length > 0) {
-        await withConnection(this.sequelize, (run) =>
-          run('UPDATE outbox_events SET published_at = ? WHERE id IN (?)', [sqlTime(new Date()), confirmed]),
+        // Run again whole on a deadlock or a Galera certification abort (not recorded: published again, and the
+        // consumer's event id makes that harmless; recorded: no second publish).
+        await retryTransaction(() =>
+          withConnection(this.sequelize, (run) =>
+            run('UPDATE outbox_events SET published_at = ? WHERE id IN (?)', [
+              sqlTime(new Date()),
+              confirmed,
+            ]),
+          ),
         );
       }
     }
