@@ -3,7 +3,7 @@ import os from 'node:os';
 import mysql from 'mysql2/promise';
 import { mariadbPid, withCpu, type CpuMs, type Pids } from './cpu-cost';
 import { DB, ADMIN, dropDatabases, load, median, rawLockedRowTps, round2, type LoadResult } from './lib';
-import { serviceHeaders, startBenchStack, tokensFor, type BenchStack } from './stack';
+import { paymentsLoad, startBenchStack, tokensFor, type BenchStack } from './stack';
 
 /**
  * `node bench/dist/cpu.js`: CPU per booking and per payment by process, for issue #18, and an A/B of builds.
@@ -90,23 +90,7 @@ interface Measured {
 async function measure(s: Stack, scenario: string, tokens: string[]): Promise<Measured> {
   const run = async (): Promise<LoadResult> => {
     if (scenario === 'pay16') {
-      let next = 0;
-      const pay = s.created.splice(0);
-      return load({
-        url: s.stack.bookings[0].url,
-        connections: 16,
-        durationSec: SECONDS,
-        overallRate: RATE,
-        method: 'POST',
-        next: () => {
-          const b = pay[next++ % pay.length];
-          return {
-            path: '/api/v1/payments',
-            body: { bookingId: b.id, amount: b.totalCost },
-            headers: { ...serviceHeaders(b.userId), 'idempotency-key': `cpu-${b.id}` },
-          };
-        },
-      });
+      return paymentsLoad(s.stack.bookings[0].url, s.created.splice(0), 'cpu', SECONDS, RATE);
     }
     const flights = await hotFlights(s);
     return load({

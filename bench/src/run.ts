@@ -27,7 +27,7 @@ import {
   startPrivateRedis,
   uncachedShapes,
 } from './search';
-import { serviceHeaders, startBenchStack, tokensFor, type BenchStack } from './stack';
+import { paymentsLoad, serviceHeaders, startBenchStack, tokensFor, type BenchStack } from './stack';
 
 /**
  * `npm run bench`: figures, not a test. All services run as real processes (production mode). The anchor is
@@ -572,21 +572,7 @@ async function spreadBookings(run: Run): Promise<Scenario> {
 /** 6: payments with distinct idempotency keys (each booking paid once by its owner). */
 async function payments(run: Run): Promise<Scenario> {
   const { created } = run;
-  let next = 0;
-  const res = await load({
-    url: run.stack.bookings[0].url,
-    connections: 16,
-    durationSec: SECONDS,
-    method: 'POST',
-    next: () => {
-      const b = created[next++ % created.length];
-      return {
-        path: '/api/v1/payments',
-        body: { bookingId: b.id, amount: b.totalCost },
-        headers: { ...serviceHeaders(b.userId), 'idempotency-key': `bench-${b.id}` },
-      };
-    },
-  });
+  const res = await paymentsLoad(run.stack.bookings[0].url, created, 'bench', SECONDS);
   return record(
     `payments, distinct keys (${created.length} bookings to pay)`,
     16,

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { INTERNAL_TOKEN, PORT_OFFSET, startService } from './lib';
+import { INTERNAL_TOKEN, load, PORT_OFFSET, startService, type LoadResult } from './lib';
 
 /** The services as real processes for the benchmark, on fixed local ports, in production mode. */
 export const JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123456789';
@@ -107,3 +107,32 @@ export const serviceHeaders = (userId: number) => ({
   'x-user-role': 'customer',
   'x-user-email': `bench${userId}@example.com`,
 });
+
+/**
+ * Payments straight at booking-service, 16 clients: each request pays the next of `bookings` (cycling) by its owner,
+ * with its own Idempotency-Key `<keyPrefix>-<bookingId>` (so a booking paid a second time is a replay).
+ */
+export function paymentsLoad(
+  bookingServiceUrl: string,
+  bookings: ReadonlyArray<{ id: number; userId: number; totalCost: number }>,
+  keyPrefix: string,
+  durationSec: number,
+  overallRate?: number,
+): Promise<LoadResult> {
+  let next = 0;
+  return load({
+    url: bookingServiceUrl,
+    connections: 16,
+    durationSec,
+    overallRate,
+    method: 'POST',
+    next: () => {
+      const b = bookings[next++ % bookings.length];
+      return {
+        path: '/api/v1/payments',
+        body: { bookingId: b.id, amount: b.totalCost },
+        headers: { ...serviceHeaders(b.userId), 'idempotency-key': `${keyPrefix}-${b.id}` },
+      };
+    },
+  });
+}
