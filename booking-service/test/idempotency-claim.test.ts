@@ -19,6 +19,22 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** A payments route behind the idempotency middleware over `store` (the handler answers 201). */
+function payApp(store: IdempotencyStore) {
+  const logger = createLogger('test', 'error');
+  const app = express();
+  app.use(requestId, express.json());
+  app.post('/pay', idempotency({ store, scope: 'payments', required: true, logger }), (_req, res) => {
+    res.status(201).json({ ok: true });
+  });
+  app.use(errorHandler(logger));
+  return (userId: number, key: string) =>
+    request(app)
+      .post('/pay')
+      .set({ 'X-User-Id': String(userId), 'X-User-Role': 'customer', 'Idempotency-Key': key })
+      .send({ amount: 1 });
+}
+
 test('a claim committed behind a broken connection is undone, so a retry with the key goes through', async () => {
   const store = new IdempotencyStore(db.sequelize, { ttlMs: 86_400_000, lockMs: 120_000 });
   // The first INSERT commits, then the driver reports the connection lost, as when a cut comes between them.
@@ -30,18 +46,8 @@ test('a claim committed behind a broken connection is undone, so a retry with th
       name: 'SequelizeConnectionError',
     });
   };
-  const logger = createLogger('test', 'error');
-  const app = express();
-  app.use(requestId, express.json());
-  app.post('/pay', idempotency({ store, scope: 'payments', required: true, logger }), (_req, res) => {
-    res.status(201).json({ ok: true });
-  });
-  app.use(errorHandler(logger));
-  const pay = () =>
-    request(app)
-      .post('/pay')
-      .set({ 'X-User-Id': '7', 'X-User-Role': 'customer', 'Idempotency-Key': 'k-1' })
-      .send({ amount: 1 });
+  const send = payApp(store);
+  const pay = () => send(7, 'k-1');
 
   const keys = {
     count: async ({ where }: { where: { idemKey: string } }) => {
@@ -83,17 +89,7 @@ test('a claim INSERT aborted by certification (1213) is run again: the racer tha
     }
     return insert(row);
   };
-  const logger = createLogger('test', 'error');
-  const app = express();
-  app.use(requestId, express.json());
-  app.post('/pay', idempotency({ store, scope: 'payments', required: true, logger }), (_req, res) => {
-    res.status(201).json({ ok: true });
-  });
-  app.use(errorHandler(logger));
-  const res = await request(app)
-    .post('/pay')
-    .set({ 'X-User-Id': '8', 'X-User-Role': 'customer', 'Idempotency-Key': 'k-galera' })
-    .send({ amount: 1 });
+  const res = await payApp(store)(8, 'k-galera');
   expect([res.status, res.body.detail]).toEqual([409, expect.stringMatching(/still being processed/)]);
   expect(aborted).toBe(2);
 });

@@ -16,7 +16,7 @@ test('freePorts: distinct, free, below the ephemeral range, and each can be list
   // Never the same port twice in a process, even across calls.
   const more = await freePorts(40);
   expect(more.filter((p) => ports.includes(p))).toEqual([]);
-  for (const port of ports.slice(0, 5)) {
+  for (const port of ports) {
     await new Promise<void>((resolve, reject) => {
       const s = net.createServer();
       s.once('error', reject);

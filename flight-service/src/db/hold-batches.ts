@@ -1,4 +1,4 @@
-import type { HoldGuard, HoldRequest } from '../domain/holds';
+import { sameDecidedRow, type HoldGuard, type HoldRequest } from '../domain/holds';
 
 /**
  * Group commit of new holds on one flight (see `reservationsStore().hold`): while one hold transaction of a flight is
@@ -6,8 +6,8 @@ import type { HoldGuard, HoldRequest } from '../domain/holds';
  * it ends — one lock of the flight row, one UPDATE and one COMMIT (one log flush) for all of them, where each would
  * otherwise take the hot row's lock and flush in turn. Nothing about what is decided changes: each hold was decided
  * on its own read, the batch's guard is theirs (the same row, the sum of their seats), the primary keys still admit
- * each seat and each booking once, and a batch that fails in any way is retried as single holds, which answer
- * exactly as before.
+ * each seat and each booking once, and a batch that fails is answered hold by hold as a hold alone would be (see
+ * holdBatcher).
  */
 
 /** A hold as the store's single attempt takes it: the request, the seats it decided on and its guard. */
@@ -19,21 +19,6 @@ export interface HoldMember {
 
 /** At most this many holds go in one transaction (a statement of a few thousand placeholders at most). */
 export const MAX_HOLD_BATCH = 50;
-
-/** Two guards over the same row as read: the batch's guard is then the same row with the seats summed. */
-const sameRow = (a: HoldGuard, b: HoldGuard): boolean => {
-  const x = a.decidedOn;
-  const y = b.decidedOn;
-  return (
-    x.departureTime.getTime() === y.departureTime.getTime() &&
-    x.totalSeats === y.totalSeats &&
-    x.seatsPerRow === y.seatsPerRow &&
-    x.price === y.price &&
-    x.flightNumber === y.flightNumber &&
-    x.departureAirportCode === y.departureAirportCode &&
-    x.arrivalAirportCode === y.arrivalAirportCode
-  );
-};
 
 /**
  * The next batch from the holds waiting on one flight, in arrival order: each hold that was decided on the same row
@@ -52,7 +37,7 @@ export function nextHoldBatch<M extends HoldMember>(
   for (const m of waiting) {
     const fits =
       batch.length < max &&
-      (batch.length === 0 || sameRow(batch[0].guard, m.guard)) &&
+      (batch.length === 0 || sameDecidedRow(batch[0].guard.decidedOn, m.guard.decidedOn)) &&
       !bookings.has(m.request.bookingId) &&
       !m.seatNumbers.some((s) => seats.has(s));
     if (!fits) {

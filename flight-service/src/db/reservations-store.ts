@@ -256,27 +256,11 @@ const READ_COMMITTED = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMI
  * back. Every lock is taken in the same order — reservation, seats, then flight — by hold, change and release.
  * Answers `held`, or `guard-failed` (the row is no longer as decided on, or too few seats are left).
  */
-async function holdOne(
-  sequelize: Sequelize,
-  { request, seatNumbers, guard }: HoldMember,
-): Promise<HoldAttempt> {
-  const { flightId, bookingId, seats } = request;
-  const rows = seatRows(flightId, bookingId, seatNumbers);
-  const seatSql = rows.length ? `${SEAT_INSERT}${rows.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
+async function holdOne(sequelize: Sequelize, hold: HoldMember): Promise<HoldAttempt> {
+  const { request } = hold;
+  const { flightId, bookingId } = request;
   try {
-    const updated = await retryTransaction(() =>
-      withConnection(sequelize, async (run) => {
-        const results = (await run(
-          `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
-           INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES (?, ?, ?, 'HELD');
-           ${seatSql}
-           ${GUARDED_UPDATE_SQL};
-           COMMIT`,
-          [bookingId, flightId, seats, ...rows.flat(), ...guardValues(guard), flightId],
-        )) as unknown[];
-        return (results[results.length - 2] as { affectedRows: number }).affectedRows;
-      }),
-    );
+    const updated = await sendHolds(sequelize, [hold]);
     if (updated === 1) return { kind: 'held' };
     // No such flight (deleted since the seats were chosen): the UPDATE matched nothing and the rows committed
     // with it belong to no flight; take them back.
@@ -295,35 +279,43 @@ async function holdOne(
 }
 
 /**
- * holdOne for several holds of one flight in ONE transaction and round trip: their reservation rows, their seats
- * (in primary-key order), one guarded UPDATE of the flight row for the sum of their seats, COMMIT.
+ * The statements of holdOne and holdMany, in ONE transaction and round trip: the holds' reservation rows (in
+ * booking order), their seats (in primary-key order), one guarded UPDATE of the flight row for the sum of their
+ * seats, COMMIT. Answers the UPDATE's affected rows (0: no such flight; the rows committed with it are the caller's
+ * to take back); a failed guard, a taken key or anything else is thrown with the rolled-back transaction.
  */
-async function holdMany(sequelize: Sequelize, batch: HoldMember[]): Promise<BatchOutcome> {
-  const flightId = batch[0].request.flightId;
-  const reservations = [...batch].sort((a, b) => a.request.bookingId - b.request.bookingId);
-  const seats = batch
+function sendHolds(sequelize: Sequelize, holds: HoldMember[]): Promise<number> {
+  const flightId = holds[0].request.flightId;
+  const reservations = [...holds].sort((a, b) => a.request.bookingId - b.request.bookingId);
+  const seats = holds
     .flatMap((m) => seatRows(flightId, m.request.bookingId, m.seatNumbers))
     .sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   const seatSql = seats.length ? `${SEAT_INSERT}${seats.map(() => '(?, ?, ?, ?)').join(', ')};` : '';
+  return retryTransaction(() =>
+    withConnection(sequelize, async (run) => {
+      const results = (await run(
+        `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
+         INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES ${reservations.map(() => "(?, ?, ?, 'HELD')").join(', ')};
+         ${seatSql}
+         ${GUARDED_UPDATE_SQL};
+         COMMIT`,
+        [
+          ...reservations.flatMap((m) => [m.request.bookingId, flightId, m.request.seats]),
+          ...seats.flat(),
+          ...guardValues(batchGuard(holds)),
+          flightId,
+        ],
+      )) as unknown[];
+      return (results[results.length - 2] as { affectedRows: number }).affectedRows;
+    }),
+  );
+}
+
+/** holdOne for several holds of one flight, in one transaction (sendHolds). */
+async function holdMany(sequelize: Sequelize, batch: HoldMember[]): Promise<BatchOutcome> {
+  const flightId = batch[0].request.flightId;
   try {
-    const updated = await retryTransaction(() =>
-      withConnection(sequelize, async (run) => {
-        const results = (await run(
-          `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
-           INSERT INTO seat_reservations (bookingId, flightId, seats, status) VALUES ${reservations.map(() => "(?, ?, ?, 'HELD')").join(', ')};
-           ${seatSql}
-           ${GUARDED_UPDATE_SQL};
-           COMMIT`,
-          [
-            ...reservations.flatMap((m) => [m.request.bookingId, flightId, m.request.seats]),
-            ...seats.flat(),
-            ...guardValues(batchGuard(batch)),
-            flightId,
-          ],
-        )) as unknown[];
-        return (results[results.length - 2] as { affectedRows: number }).affectedRows;
-      }),
-    );
+    const updated = await sendHolds(sequelize, batch);
     if (updated === 1) return 'held';
     await takeBack(
       sequelize,

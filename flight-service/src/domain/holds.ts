@@ -150,20 +150,22 @@ export const holdGuard = (flight: LockedFlight, seats: number): HoldGuard => ({
   },
 });
 
-/** The guard over a flight row, as the database evaluates it (the tests hold it to decideHold). */
-export function holdGuardPasses(flight: LockedFlight, g: HoldGuard): boolean {
-  const d = g.decidedOn;
+/** Whether two flight rows are the same as far as a hold decides on them (every field of a guard's `decidedOn`). */
+export function sameDecidedRow(a: HeldFlight & Layout, b: HeldFlight & Layout): boolean {
   return (
-    flight.availableSeats >= g.seats &&
-    flight.departureTime.getTime() === d.departureTime.getTime() &&
-    flight.totalSeats === d.totalSeats &&
-    flight.seatsPerRow === d.seatsPerRow &&
-    flight.price === d.price &&
-    flight.flightNumber === d.flightNumber &&
-    flight.departureAirportCode === d.departureAirportCode &&
-    flight.arrivalAirportCode === d.arrivalAirportCode
+    a.departureTime.getTime() === b.departureTime.getTime() &&
+    a.totalSeats === b.totalSeats &&
+    a.seatsPerRow === b.seatsPerRow &&
+    a.price === b.price &&
+    a.flightNumber === b.flightNumber &&
+    a.departureAirportCode === b.departureAirportCode &&
+    a.arrivalAirportCode === b.arrivalAirportCode
   );
 }
+
+/** The guard over a flight row, as the database evaluates it (the tests hold it to decideHold). */
+export const holdGuardPasses = (flight: LockedFlight, g: HoldGuard): boolean =>
+  flight.availableSeats >= g.seats && sameDecidedRow(flight, g.decidedOn);
 
 export type ReleaseDecision =
   /** The booking never held seats: leave a RELEASED tombstone so a late hold is refused. */
