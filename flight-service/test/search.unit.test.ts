@@ -9,11 +9,12 @@ import {
 } from '../src/db/flights-store';
 import {
   MAX_SEARCH_DEPTH,
-  SEARCH_COUNT_BOUND,
+  SEARCH_PAGES_COUNTED_AHEAD,
   parseDay,
   parsePriceRange,
   parseSort,
   parseTrips,
+  searchCountBound,
   searchTotal,
 } from '../src/domain/search';
 import { reservationRefusal } from '../src/domain/holds';
@@ -80,11 +81,11 @@ describe('search parameters → SQL', () => {
 
   test("the count stops after the bound: a LIMIT inside, the filter's values then the bound", () => {
     const q = buildSearchQuery({ from: 'DEL', to: 'BOM', minPrice: 1000, sort: [], page: 1, limit: 20 });
-    const count = countStatement(q, SEARCH_COUNT_BOUND);
+    const count = countStatement(q, 221);
     expect(count.sql).toBe(
       'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? LIMIT ?) matches',
     );
-    expect(count.values).toEqual(['DEL', 'BOM', 1000, 10_001]);
+    expect(count.values).toEqual(['DEL', 'BOM', 1000, 221]);
   });
 
   test("a day's count leaves out the departure-time range the page uses: the day's equality is the same set", () => {
@@ -102,11 +103,11 @@ describe('search parameters → SQL', () => {
     expect(q.where).toBe(
       'departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? AND availableSeats >= ? AND departureTime >= ? AND departureTime < ? AND departureDate = ?',
     );
-    const count = countStatement(q, SEARCH_COUNT_BOUND);
+    const count = countStatement(q, 221);
     expect(count.sql).toBe(
       'SELECT COUNT(*) AS total FROM (SELECT 1 FROM flights WHERE departureAirportCode = ? AND arrivalAirportCode = ? AND price >= ? AND availableSeats >= ? AND departureDate = ? LIMIT ?) matches',
     );
-    expect(count.values).toEqual(['DEL', 'BOM', 5, 2, '2027-01-05', SEARCH_COUNT_BOUND]);
+    expect(count.values).toEqual(['DEL', 'BOM', 5, 2, '2027-01-05', 221]);
     // The last day a DATETIME holds has no upper bound on the page either; the count is the same.
     const last = countStatement(
       buildSearchQuery({ tripDate: '9999-12-31', sort: [], page: 1, limit: 20 }),
@@ -118,13 +119,38 @@ describe('search parameters → SQL', () => {
     });
   });
 
-  test('the total is exact up to the deepest page, then that depth as a lower bound', () => {
-    expect(SEARCH_COUNT_BOUND).toBe(MAX_SEARCH_DEPTH + 1);
-    expect(searchTotal(0)).toEqual({ total: 0, totalRelation: 'eq' });
-    expect(searchTotal(9_999)).toEqual({ total: 9_999, totalRelation: 'eq' });
-    expect(searchTotal(10_000)).toEqual({ total: 10_000, totalRelation: 'eq' });
-    expect(searchTotal(10_001)).toEqual({ total: 10_000, totalRelation: 'gte' });
-    expect(searchTotal(2_000_000)).toEqual({ total: 10_000, totalRelation: 'gte' });
+  test('a search counts ten pages past the one asked for, never deeper than the deepest page', () => {
+    expect(SEARCH_PAGES_COUNTED_AHEAD).toBe(10);
+    expect(searchCountBound({ page: 1, limit: 20 })).toBe(220);
+    expect(searchCountBound({ page: 5, limit: 20 })).toBe(300);
+    expect(searchCountBound({ page: 1, limit: 100 })).toBe(1_100);
+    expect(searchCountBound({ page: 90, limit: 100 })).toBe(MAX_SEARCH_DEPTH);
+    expect(searchCountBound({ page: 100, limit: 100 })).toBe(MAX_SEARCH_DEPTH);
+    expect(searchCountBound({ page: 10_000, limit: 1 })).toBe(MAX_SEARCH_DEPTH);
+    // Whole pages: 1 428 pages of 7 reach 9 996; a 1 429th would end past the deepest row a client may ask for.
+    expect(searchCountBound({ page: 1_420, limit: 7 })).toBe(9_996);
+  });
+
+  test('the total is exact up to the bound, then the bound as a lower bound', () => {
+    expect(searchTotal(0, 220)).toEqual({ total: 0, totalRelation: 'eq' });
+    expect(searchTotal(219, 220)).toEqual({ total: 219, totalRelation: 'eq' });
+    expect(searchTotal(220, 220)).toEqual({ total: 220, totalRelation: 'eq' });
+    expect(searchTotal(221, 220)).toEqual({ total: 220, totalRelation: 'gte' });
+    expect(searchTotal(10_001, MAX_SEARCH_DEPTH)).toEqual({ total: 10_000, totalRelation: 'gte' });
+  });
+
+  test('a lower-bound total always points at a page that has flights and can be fetched', () => {
+    for (const limit of [1, 7, 20, 100])
+      for (const page of [1, 2, 9, 50, Math.floor(MAX_SEARCH_DEPTH / limit)]) {
+        if (page * limit > MAX_SEARCH_DEPTH) continue;
+        const bound = searchCountBound({ page, limit });
+        // More matches than the bound: the total is the bound, its last page holds flights and is not too deep.
+        const { total } = searchTotal(bound + 1, bound);
+        const last = Math.ceil(total / limit);
+        expect([page, limit, last >= page]).toEqual([page, limit, true]);
+        expect([page, limit, last * limit <= MAX_SEARCH_DEPTH]).toEqual([page, limit, true]);
+        expect([page, limit, (last - 1) * limit < total]).toEqual([page, limit, true]);
+      }
   });
 
   test('the total is taken from the page only when the page proves it', () => {

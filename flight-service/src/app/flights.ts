@@ -12,7 +12,7 @@ import {
   type NewFlight,
 } from '../domain/catalog';
 import { Refused, valueOrThrow } from '../domain/refusals';
-import { SEARCH_COUNT_BOUND, searchCacheKey, searchTotal, type FlightSearch } from '../domain/search';
+import { searchCacheKey, searchCountBound, searchTotal, type FlightSearch } from '../domain/search';
 import { seatMap } from '../domain/seats';
 
 type Deps = { flights: FlightsStore; reservations: ReservationsStore } & Pick<
@@ -39,8 +39,10 @@ export function flightUseCases({ flights, airplanes, airports, reservations }: D
     /** The page as JSON text: what the cache holds and the response carries, serialised once. */
     search: (search: FlightSearch): Promise<string> =>
       cache.read(searchCacheKey(search), async () => {
-        const { flights: data, matches } = await flights.search(search, SEARCH_COUNT_BOUND);
-        const { total, totalRelation } = searchTotal(matches);
+        const bound = searchCountBound(search);
+        // One match past the bound is enough to tell "more than that".
+        const { flights: data, matches } = await flights.search(search, bound + 1);
+        const { total, totalRelation } = searchTotal(matches, bound);
         return JSON.stringify({ data, page: search.page, limit: search.limit, total, totalRelation });
       }),
 

@@ -85,18 +85,31 @@ export interface SearchTotal {
   totalRelation: 'eq' | 'gte';
 }
 
-/** A search counts at most this many matches: one past the deepest page, enough to tell "more than that". */
-export const SEARCH_COUNT_BOUND = MAX_SEARCH_DEPTH + 1;
+/**
+ * How many pages past the requested one a search counts exactly: enough for a pager to show the next ten pages
+ * (or that there are fewer), and a count that costs about the same at any catalog size.
+ */
+export const SEARCH_PAGES_COUNTED_AHEAD = 10;
 
 /**
- * The total a count of at most `SEARCH_COUNT_BOUND` matches gives: exact up to `MAX_SEARCH_DEPTH`, beyond it
- * `MAX_SEARCH_DEPTH` as a lower bound. Every page a client can ask for lies within it (`page × limit` ≤ the depth),
- * so `ceil(total / limit)` is still the last page it can reach.
+ * The largest `total` a search reports for this page: the matches of the next ten pages after it, in whole pages,
+ * never past the last page a client may ask for (`page × limit ≤ MAX_SEARCH_DEPTH`). A count reads one index entry
+ * per match it counts, so counting every match of a broad search (a route of 33 000 flights, the whole catalog)
+ * would cost more the bigger the catalog; this bound grows only with how deep the client pages (Elasticsearch's
+ * `track_total_hits`, per page).
  */
-export function searchTotal(matches: number): SearchTotal {
-  return matches > MAX_SEARCH_DEPTH
-    ? { total: MAX_SEARCH_DEPTH, totalRelation: 'gte' }
-    : { total: matches, totalRelation: 'eq' };
+export function searchCountBound(s: { page: number; limit: number }): number {
+  const deepestPage = Math.floor(MAX_SEARCH_DEPTH / s.limit);
+  return Math.min(deepestPage, s.page + SEARCH_PAGES_COUNTED_AHEAD) * s.limit;
+}
+
+/**
+ * The total a count gives when it stopped at `bound + 1` matches: `eq` and exact up to the bound, beyond it the
+ * bound itself as a lower bound (`gte`). The bound is whole pages, never below the page's own end, so
+ * `ceil(total / limit)` is always a page the client can fetch, and it has flights on it.
+ */
+export function searchTotal(matches: number, bound: number): SearchTotal {
+  return matches > bound ? { total: bound, totalRelation: 'gte' } : { total: matches, totalRelation: 'eq' };
 }
 
 /** The sort as the query builder applies it: departure time when none is given. */
@@ -119,9 +132,10 @@ export function searchCacheKey(s: FlightSearch): string {
     `page=${s.page}`,
     `limit=${s.limit}`,
   ];
-  // v2: answers carry totalRelation. During a rolling deploy, replicas still caching the old envelope (without it)
-  // write other keys, so a new replica never serves an answer its OpenAPI document does not describe.
-  return `search:v2:${parts.join('&')}`;
+  // v3: `total` is bounded per page (searchCountBound); v2 answers carried totalRelation. During a rolling deploy,
+  // replicas still caching an older envelope write other keys, so a new replica never serves an answer its
+  // OpenAPI document does not describe.
+  return `search:v3:${parts.join('&')}`;
 }
 
 /** Normalises a search; every bad parameter is named in one refusal. */
