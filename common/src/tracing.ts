@@ -6,14 +6,18 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Context,
   type Span,
+  type SpanOptions,
+  type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator } from '@opentelemetry/sdk-trace-base';
 
 export { SpanKind } from '@opentelemetry/api';
 
@@ -25,10 +29,40 @@ export function tracingDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return /^(true|1)$/i.test(env.OTEL_SDK_DISABLED ?? '');
 }
 
+const ids = new RandomIdGenerator();
+
+/**
+ * Spans that only carry trace context: a new span id in the parent's trace (a new trace without a valid parent),
+ * with the parent's flags and tracestate, recording nothing. What a process that exports nowhere needs from a
+ * span — the ids its log lines name and the `traceparent` it passes on — without the SDK's recording span (its
+ * clock reads, attribute maps and span processors) on every request and call.
+ */
+export const contextOnlyTracer: Tracer = {
+  startSpan(_name: string, _options?: SpanOptions, parent: Context = context.active()): Span {
+    const from = trace.getSpanContext(parent);
+    const valid = from !== undefined && trace.isSpanContextValid(from);
+    return trace.wrapSpanContext({
+      traceId: valid ? from.traceId : ids.generateTraceId(),
+      spanId: ids.generateSpanId(),
+      traceFlags: valid ? from.traceFlags : TraceFlags.SAMPLED,
+      traceState: valid ? from.traceState : undefined,
+    });
+  },
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: unknown[]): ReturnType<F> {
+    const fn = rest.pop() as F;
+    const [options, parent = context.active()] = rest as [SpanOptions | undefined, Context | undefined];
+    const span = this.startSpan(name, options, parent);
+    return context.with(trace.setSpan(parent, span), () => fn(span)) as ReturnType<F>;
+  },
+};
+const contextOnlyProvider: TracerProvider = { getTracer: () => contextOnlyTracer };
+
 /**
  * Sets up W3C Trace Context for this process, once (several services may share a process under test): the
- * async-hooks context manager, the W3C propagator and a tracer provider. Spans are exported over OTLP/HTTP only
- * when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise they live just long enough to name the trace in logs.
+ * async-hooks context manager, the W3C propagator and a tracer provider. With OTEL_EXPORTER_OTLP_ENDPOINT (or its
+ * traces-only form, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) set,
+ * the SDK's provider records spans and exports them over OTLP/HTTP; without it nothing would ever read a recorded
+ * span, so spans only carry context (`contextOnlyTracer`): same trace ids in logs and headers, less work.
  */
 export function initTracing(service: string, env: NodeJS.ProcessEnv = process.env): boolean {
   if (state) return state.enabled;
@@ -38,11 +72,16 @@ export function initTracing(service: string, env: NodeJS.ProcessEnv = process.en
   }
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+    trace.setGlobalTracerProvider(contextOnlyProvider);
+    state = { enabled: true };
+    return true;
+  }
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || service }),
-    // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and _HEADERS) itself, appending /v1/traces.
-    spanProcessors: endpoint ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [],
+    // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and _HEADERS) itself, appending /v1/traces; a
+    // _TRACES_ENDPOINT is used as given.
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   trace.setGlobalTracerProvider(provider);
   state = { enabled: true, provider };

@@ -78,6 +78,47 @@ describe('trace context from headers', () => {
   });
 });
 
+describe('spans without an exporter carry context only', () => {
+  const spanIn = (traceparent: string | undefined, tracestate?: string) =>
+    trace
+      .getTracer('t')
+      .startSpan('s', {}, contextFromHeaders(traceparent ? { traceparent, tracestate } : {}))
+      .spanContext();
+
+  test('a child keeps its parent’s trace, flags and tracestate, with a span id of its own', () => {
+    const sampled = spanIn(VALID, 'vendor=abc');
+    expect(sampled).toMatchObject({ traceId: TRACE, traceFlags: 1 });
+    expect(sampled.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(sampled.spanId).not.toBe(PARENT);
+    expect(sampled.traceState?.serialize()).toBe('vendor=abc');
+    // An unsampled parent stays unsampled downstream: the services do not turn a caller's decision around.
+    expect(spanIn(`00-${TRACE}-${PARENT}-00`)).toMatchObject({ traceId: TRACE, traceFlags: 0 });
+    expect(
+      context.with(trace.setSpanContext(context.active(), spanIn(VALID, 'vendor=abc')), () =>
+        injectTraceHeaders({}),
+      ),
+    ).toEqual({
+      traceparent: expect.stringMatching(new RegExp(`^00-${TRACE}-[0-9a-f]{16}-01$`)),
+      tracestate: 'vendor=abc',
+    });
+  });
+
+  test('without a valid parent a span starts a new, sampled trace; every span has a new id', () => {
+    const a = spanIn(undefined);
+    const b = spanIn(undefined);
+    expect(a.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.traceFlags).toBe(1);
+    expect(a.traceId).not.toBe(b.traceId);
+    expect(new Set(Array.from({ length: 1000 }, () => spanIn(VALID).spanId)).size).toBe(1000);
+  });
+
+  test('they record nothing: attributes, names and ends are accepted and ignored', () => {
+    const span = trace.getTracer('t').startSpan('s');
+    span.setAttribute('k', 'v').updateName('other').end();
+    expect(span.isRecording()).toBe(false);
+  });
+});
+
 describe('the request middleware', () => {
   function app() {
     const lines: Array<Record<string, unknown>> = [];
