@@ -71,7 +71,7 @@ test('bookings from before seats get unique locators and nameless passengers; li
   expect(new Set(rows.map((r) => r.locator)).size).toBe(rows.length);
 });
 
-test('a new booking whose locator is taken draws again (the unique index decides), within the same transaction', async () => {
+test('a new booking whose locator is taken draws again (the unique index decides), in a transaction of its own', async () => {
   const store = new BookingsStore(db);
   const now = new Date();
   const record: Omit<BookingRecord, 'id' | 'locator'> = {
@@ -101,6 +101,7 @@ test('a new booking whose locator is taken draws again (the unique index decides
   const draws = [taken.locator, taken.locator, 'ZZ22ZZ'];
   const inserted = await store.insertWithinCaps(
     record,
+    { onFlight: 100, total: 100 },
     () => undefined,
     () => draws.shift() as string,
   );

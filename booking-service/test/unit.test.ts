@@ -7,6 +7,8 @@ import {
   paymentRefusal,
   toBookingView,
   totalCostOf,
+  unpaidSeatsAllowance,
+  unpaidSeatsRefusal,
   type BookingRecord,
 } from '../src/domain/booking';
 import { SimulatedPaymentProvider } from '../src/domain/payment-provider';
@@ -474,5 +476,44 @@ describe('seats, passengers and locators (rules on plain values)', () => {
       seatsToLearn: false,
       passengers: legacy.passengers,
     });
+  });
+});
+
+describe('unpaid seat caps', () => {
+  const caps = { perFlight: 10, total: 12 };
+  test('the allowance the store guards with and the refusal are one rule, at every boundary', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 14 }),
+        fc.integer({ min: 0, max: 14 }),
+        (requested, onFlight, others) => {
+          const unpaid = { onFlight, total: onFlight + others };
+          const allowed = unpaidSeatsAllowance(requested, caps);
+          const guardLetsIn = unpaid.onFlight <= allowed.onFlight && unpaid.total <= allowed.total;
+          const refusal = unpaidSeatsRefusal(unpaid, requested, caps);
+          expect(refusal === undefined).toBe(guardLetsIn);
+          // Allowed exactly when the seats after the booking stay within both caps.
+          expect(guardLetsIn).toBe(
+            onFlight + requested <= caps.perFlight && unpaid.total + requested <= caps.total,
+          );
+        },
+      ),
+    );
+  });
+
+  test('a refusal names the cap that was hit, per flight first', () => {
+    expect(unpaidSeatsAllowance(2, caps)).toEqual({ onFlight: 8, total: 10 });
+    expect(unpaidSeatsRefusal({ onFlight: 9, total: 12 }, 2, caps)).toEqual({
+      cap: 'per-flight',
+      limit: 10,
+      unpaid: 9,
+    });
+    expect(unpaidSeatsRefusal({ onFlight: 0, total: 11 }, 2, caps)).toEqual({
+      cap: 'total',
+      limit: 12,
+      unpaid: 11,
+    });
+    expect(unpaidSeatsRefusal({ onFlight: 8, total: 10 }, 2, caps)).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import {
   isVisible,
   toBookingView,
   totalCostOf,
+  unpaidSeatsAllowance,
   unpaidSeatsRefusal,
   type BookingRecord,
   type BookingView,
@@ -152,9 +153,11 @@ export class BookingService {
       seatsToLearn: false,
       seatChange: null,
     };
+    const caps = this.deps.unpaidSeatCaps;
     const inserted = await store.insertWithinCaps(
       record,
-      (unpaid) => unpaidSeatsRefusal(unpaid, noOfSeats, this.deps.unpaidSeatCaps),
+      unpaidSeatsAllowance(noOfSeats, caps),
+      (unpaid) => unpaidSeatsRefusal(unpaid, noOfSeats, caps),
       () => newLocator(),
     );
     if ('refused' in inserted) {

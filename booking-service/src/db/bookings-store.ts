@@ -187,47 +187,43 @@ export class BookingsStore {
   }
 
   /**
-   * Inserts an INITIATED booking whose seats are being held (HOLDING) when `decide` allows it, given the user's
-   * unpaid seats (INITIATED or PENDING, not expired) on this flight and in all. The user's lock row is held from
-   * the count to the commit, so two concurrent bookings of one user are counted one after the other. Returns the
-   * new id and its locator (drawn by `newLocator`, again on a duplicate), or `decide`'s refusal. Two round trips.
+   * Inserts an INITIATED booking whose seats are being held (HOLDING) when the user's unpaid seats (INITIATED or
+   * PENDING, not expired) on this flight and in all are within `allowed`, in one transaction and one round trip.
+   * The user's lock row is held from the count to the commit, so two concurrent bookings of one user are counted
+   * one after the other. Returns the new id and its locator (drawn by `newLocator`; on a duplicate, about one draw
+   * in 10^9 per million bookings, the whole transaction again with a fresh one), or `refusal`'s answer to the
+   * unpaid seats that were counted.
    */
   async insertWithinCaps<R>(
     b: NewBooking,
-    decide: (unpaid: UnpaidSeats) => R | undefined,
+    allowed: UnpaidSeats,
+    refusal: (unpaid: UnpaidSeats) => R | undefined,
     newLocator: () => string,
   ): Promise<{ id: number; locator: string } | { refused: R }> {
-    return this.transaction(async (run) => {
-      const results = (await run(
-        `START TRANSACTION;
-         INSERT INTO booking_user_locks (user_id) VALUES (?) ON DUPLICATE KEY UPDATE user_id = user_id;
-         SELECT COALESCE(SUM(no_of_seats), 0) AS total,
-                COALESCE(SUM(CASE WHEN flight_id = ? THEN no_of_seats ELSE 0 END), 0) AS onFlight
-           FROM bookings
-          WHERE user_id = ? AND status IN ('INITIATED', 'PENDING') AND expires_at > ?`,
-        [b.userId, b.flightId, b.userId, sqlTime(b.createdAt)],
-      )) as unknown[];
-      const [row] = results[results.length - 1] as Array<{
-        total: number | string;
-        onFlight: number | string;
-      }>;
-      const refused = decide({ total: Number(row.total), onFlight: Number(row.onFlight) });
-      if (refused !== undefined) {
-        await run('ROLLBACK');
-        return { refused };
-      }
-      // A locator already taken (about one draw in 10^9 per million bookings) fails only this statement: the
-      // transaction and the user's lock stay, and the insert is tried again with a fresh one.
-      for (let draw = 1; ; draw++) {
-        const locator = newLocator();
-        try {
-          const [inserted] = (await run(
-            `INSERT INTO bookings (flight_id, user_id, user_email, flight_number, departure_airport_code,
+    for (let draw = 1; ; draw++) {
+      const locator = newLocator();
+      try {
+        return await this.transaction(async (run) => {
+          const results = (await run(
+            `START TRANSACTION;
+             INSERT INTO booking_user_locks (user_id) VALUES (?) ON DUPLICATE KEY UPDATE user_id = user_id;
+             SELECT COALESCE(SUM(no_of_seats), 0), COALESCE(SUM(CASE WHEN flight_id = ? THEN no_of_seats ELSE 0 END), 0)
+               INTO @unpaid_total, @unpaid_on_flight
+               FROM bookings
+              WHERE user_id = ? AND status IN ('INITIATED', 'PENDING') AND expires_at > ?;
+             INSERT INTO bookings (flight_id, user_id, user_email, flight_number, departure_airport_code,
                                    arrival_airport_code, departure_time, no_of_seats, total_cost, status,
                                    cancel_reason, seats_state, release_lease_until, expires_at, created_at,
                                    updated_at, locator, passengers, seats_to_learn)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, 0); COMMIT`,
+               SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, 0 FROM DUAL
+                WHERE @unpaid_on_flight <= ? AND @unpaid_total <= ?;
+             SELECT @unpaid_total AS total, @unpaid_on_flight AS onFlight;
+             COMMIT`,
             [
+              b.userId,
+              b.flightId,
+              b.userId,
+              sqlTime(b.createdAt),
               b.flightId,
               b.userId,
               b.userEmail,
@@ -245,14 +241,23 @@ export class BookingsStore {
               sqlTime(b.updatedAt),
               locator,
               passengersJson(b.passengers),
+              allowed.onFlight,
+              allowed.total,
             ],
-          )) as [{ insertId: number }];
-          return { id: Number(inserted.insertId), locator };
-        } catch (err) {
-          if (!isDuplicateLocator(err) || draw >= MAX_LOCATOR_DRAWS) throw err;
-        }
+          )) as unknown[];
+          const inserted = results[3] as { affectedRows: number; insertId: number };
+          if (inserted.affectedRows === 1) return { id: Number(inserted.insertId), locator };
+          const [unpaid] = results[4] as Array<{ total: number | string; onFlight: number | string }>;
+          const refused = refusal({ total: Number(unpaid.total), onFlight: Number(unpaid.onFlight) });
+          // The guard and the rule are one rule (unpaidSeatsAllowance); a disagreement is a bug, not a refusal.
+          if (refused === undefined)
+            throw new Error('the unpaid-seat guard refused a booking the rule allows');
+          return { refused };
+        });
+      } catch (err) {
+        if (!isDuplicateLocator(err) || draw >= MAX_LOCATOR_DRAWS) throw err;
       }
-    });
+    }
   }
 
   /**

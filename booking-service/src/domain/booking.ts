@@ -193,6 +193,14 @@ export interface UnpaidSeatsRefusal {
 }
 
 /**
+ * The most unpaid seats a user may already hold, on this flight and in all, for `requested` more to be allowed:
+ * the rule below as two numbers, which the store's insert checks under the user's lock in the same round trip.
+ */
+export function unpaidSeatsAllowance(requested: number, caps: UnpaidSeatCaps): UnpaidSeats {
+  return { onFlight: caps.perFlight - requested, total: caps.total - requested };
+}
+
+/**
  * Whether a user may hold `requested` more unpaid seats. Without a cap one customer could hold a whole flight
  * for the booking TTL, again and again, and nobody else could buy it.
  */
@@ -201,10 +209,11 @@ export function unpaidSeatsRefusal(
   requested: number,
   caps: UnpaidSeatCaps,
 ): UnpaidSeatsRefusal | undefined {
-  if (unpaid.onFlight + requested > caps.perFlight) {
+  const allowed = unpaidSeatsAllowance(requested, caps);
+  if (unpaid.onFlight > allowed.onFlight) {
     return { cap: 'per-flight', limit: caps.perFlight, unpaid: unpaid.onFlight };
   }
-  if (unpaid.total + requested > caps.total) return { cap: 'total', limit: caps.total, unpaid: unpaid.total };
+  if (unpaid.total > allowed.total) return { cap: 'total', limit: caps.total, unpaid: unpaid.total };
   return undefined;
 }
 
