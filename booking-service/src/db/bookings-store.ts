@@ -208,9 +208,9 @@ export class BookingsStore {
             `START TRANSACTION;
              INSERT INTO booking_user_locks (user_id) VALUES (?) ON DUPLICATE KEY UPDATE user_id = user_id;
              SELECT COALESCE(SUM(no_of_seats), 0), COALESCE(SUM(CASE WHEN flight_id = ? THEN no_of_seats ELSE 0 END), 0)
-               INTO @unpaid_total, @unpaid_on_flight
                FROM bookings
-              WHERE user_id = ? AND status IN ('INITIATED', 'PENDING') AND expires_at > ?;
+              WHERE user_id = ? AND status IN ('INITIATED', 'PENDING') AND expires_at > ?
+               INTO @unpaid_total, @unpaid_on_flight;
              INSERT INTO bookings (flight_id, user_id, user_email, flight_number, departure_airport_code,
                                    arrival_airport_code, departure_time, no_of_seats, total_cost, status,
                                    cancel_reason, seats_state, release_lease_until, expires_at, created_at,
