@@ -112,6 +112,19 @@ describe('spans without an exporter carry context only', () => {
     expect(new Set(Array.from({ length: 1000 }, () => spanIn(VALID).spanId)).size).toBe(1000);
   });
 
+  test('startActiveSpan runs its callback with the new span active, in the parent’s trace', () => {
+    const parent = contextFromHeaders({ traceparent: VALID });
+    const seen = trace.getTracer('t').startActiveSpan('s', {}, parent, (span) => ({
+      active: trace.getSpan(context.active())?.spanContext(),
+      own: span.spanContext(),
+    }));
+    expect(seen.active).toEqual(seen.own);
+    expect(seen.own).toMatchObject({ traceId: TRACE });
+    expect(seen.own.spanId).not.toBe(PARENT);
+    // Outside the callback the span is not active.
+    expect(trace.getSpan(context.active())).toBeUndefined();
+  });
+
   test('they record nothing: attributes, names and ends are accepted and ignored', () => {
     const span = trace.getTracer('t').startSpan('s');
     span.setAttribute('k', 'v').updateName('other').end();
