@@ -37,7 +37,7 @@ const ids = new RandomIdGenerator();
  * span — the ids its log lines name and the `traceparent` it passes on — without the SDK's recording span (its
  * clock reads, attribute maps and span processors) on every request and call.
  */
-export const contextOnlyTracer: Tracer = {
+const contextOnlyTracer: Tracer = {
   startSpan(_name: string, _options?: SpanOptions, parent: Context = context.active()): Span {
     const from = trace.getSpanContext(parent);
     const valid = from !== undefined && trace.isSpanContextValid(from);
