@@ -5,7 +5,16 @@ import autocannon from 'autocannon';
 import mysql from 'mysql2/promise';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-export const DB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+/**
+ * The MariaDB the bench and its services use: the shared one, or with DB_PORT a private one (e.g. a server with a
+ * buffer pool sized for a 1M-flight catalog); the services read the same variable.
+ */
+export const DB = {
+  host: '127.0.0.1',
+  port: Number(process.env.DB_PORT ?? 3306),
+  user: 'root',
+  password: '',
+};
 export const INTERNAL_TOKEN = 'bench-internal-token';
 /** BENCH_PORT_OFFSET moves every port the bench listens on (services, private Redis), for two benches at once. */
 export const PORT_OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? 0);

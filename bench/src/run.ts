@@ -616,23 +616,47 @@ function healthFloor(run: Run): Promise<Scenario> {
   }).then((r) => record('flight-service GET /health (HTTP floor, no database)', 32, r));
 }
 
-/** The switches that turn metrics and tracing off (README "Operating Skyway"). */
-const OBSERVABILITY_OFF = { METRICS_ENABLED: 'false', OTEL_SDK_DISABLED: 'true' };
+/**
+ * The switches that turn metrics and tracing off (README "Operating Skyway") on the second stack.
+ * BENCH_OBSERVABILITY_OFF='K=V;K=V' replaces them, to split the cost (only METRICS_ENABLED=false, or only
+ * OTEL_SDK_DISABLED=true) or for an A/A control (e.g. 'AA=1': both stacks alike).
+ */
+const OBSERVABILITY_OFF: Record<string, string> = process.env.BENCH_OBSERVABILITY_OFF
+  ? Object.fromEntries(
+      process.env.BENCH_OBSERVABILITY_OFF.split(';')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    )
+  : { METRICS_ENABLED: 'false', OTEL_SDK_DISABLED: 'true' };
 
 /**
- * 8: what metrics and tracing cost. A second stack with both switched off; interleaved rounds of the same
- * hot-flight gateway load at 64 clients on each (which goes first alternates), reported as the median of the
- * per-round ratios on / off with the rounds.
+ * 8: what metrics and tracing cost. Two stacks of their own, started at once and set up alike, one with both
+ * switched off (not the bench's first stack, which has run other loads: an A/A pair of it against a fresh stack
+ * was not even); interleaved rounds of the same hot-flight gateway load at 64 clients on each (which goes first
+ * alternates), reported as the median of the per-round ratios on / off with the rounds.
  */
 async function observabilityRounds(run: Run) {
-  const prefixOff = `${PREFIX}o_`;
-  const off = await startBenchStack(prefixOff, 1, 4500, {}, OBSERVABILITY_OFF);
+  const sides = [
+    { prefix: `${PREFIX}on_`, basePort: 4500, env: {} },
+    { prefix: `${PREFIX}off_`, basePort: 4550, env: OBSERVABILITY_OFF },
+  ];
+  const started = await Promise.allSettled(
+    sides.map((side) => startBenchStack(side.prefix, 1, side.basePort, {}, side.env)),
+  );
+  const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
-    const fdbOff = await mysql.createConnection({ ...DB, database: `${prefixOff}flights` });
-    const { hot: hotOff } = await createFlights(off.flights[0].url, fdbOff, 1);
-    await fdbOff.end();
-    // The same 10 s warm-up the first stack had (warmUp), so both hot flights start from alike tables.
-    await gatewayBookings(off, [hotOff], 64, run.tokens, 10);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const stacks = await Promise.all(
+      sides.map(async (side, i) => {
+        const stack = running[i];
+        const fdb = await mysql.createConnection({ ...DB, database: `${side.prefix}flights` });
+        const { hot } = await createFlights(stack.flights[0].url, fdb, 1).finally(() => fdb.end());
+        return { prefix: side.prefix, stack, hot };
+      }),
+    );
+    // The 10 s warm-up the first stack had (warmUp), on each, so both hot flights start from alike tables.
+    for (const s of stacks) await gatewayBookings(s.stack, [s.hot], 64, run.tokens, 10);
     const ratios: number[] = [];
     // CPU ms the three processes spend per booking: on a shared machine this moves far less than req/s does.
     const cpuMs = { on: [] as number[], off: [] as number[] };
@@ -640,13 +664,13 @@ async function observabilityRounds(run: Run) {
       [s.gateway, ...s.bookings, ...s.flights].reduce((sum, p) => sum + cpuSeconds(p.proc.pid), 0);
     for (let round = 1; round <= ROUNDS; round++) {
       const measure = async (on: boolean) => {
-        const stack = on ? run.stack : off;
+        const { stack, hot, prefix } = stacks[on ? 0 : 1];
         const cpuBefore = cpuOf(stack);
-        const r = await gatewayBookings(stack, [on ? run.hot : hotOff], 64, run.tokens);
+        const r = await gatewayBookings(stack, [hot], 64, run.tokens);
         const served = Object.values(r.statuses).reduce((a, b) => a + b, 0);
         cpuMs[on ? 'on' : 'off'].push(round2(((cpuOf(stack) - cpuBefore) * 1000) / Math.max(1, served)));
         const name = `gateway bookings, hot flight, metrics+tracing ${on ? 'on' : 'off'} (round ${round})`;
-        return record(name, 64, r, await oversell(on ? PREFIX : prefixOff, run.db));
+        return record(name, 64, r, await oversell(prefix, run.db));
       };
       const first = await measure(round % 2 === 1);
       const second = await measure(round % 2 === 0);
@@ -655,7 +679,7 @@ async function observabilityRounds(run: Run) {
     }
     return { observabilityRatios: ratios, observabilityCpuMs: cpuMs };
   } finally {
-    await off.stop();
+    await Promise.all(running.map((stack) => stack.stop()));
   }
 }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import mysql from 'mysql2/promise';
 import {
+  DB,
   INTERNAL_TOKEN,
   PORT_OFFSET,
   load,
@@ -281,11 +282,7 @@ export async function mixedLoad(prefix: string, basePort: number, redis: Private
       }),
     });
     const hot = ((await res.json()) as { id: number }).id;
-    const fdb = await mysql.createConnection({
-      host: '127.0.0.1',
-      user: 'root',
-      database: `${prefix}flights`,
-    });
+    const fdb = await mysql.createConnection({ ...DB, database: `${prefix}flights` });
     await fdb.query('UPDATE flights SET totalSeats = 100000000, availableSeats = 100000000 WHERE id = ?', [
       hot,
     ]);
