@@ -64,7 +64,7 @@ test('the README tour runs verbatim against a running stack and shows what its c
     '"data":[{"id":', // the search found flights
     '"airplane":{', // the flight, with its airplane
     '"seats":[{"seat":"1A"', // the seat map, in map order
-    `"locator":"${locator}","passengers":[{"name":"Asha Rao","seat":"12A"},{"name":"Ravi Rao","seat":"`,
+    `"locator":"${locator}","passengers":[{"name":"Asha Rao","seat":"12A"},{"name":"Ravi Rao","seat":"12B"}]`,
     "{ seat: '12A', status: 'taken' }", // the map a second later
     `{"data":[{"id":${id},`, // found by its locator
     '[{"name":"Asha Rao","seat":"14C"},{"name":"Ravi Rao","seat":"14D"}]',

@@ -103,6 +103,80 @@ describe('auto-assignment (the pure chooser)', () => {
   });
 });
 
+describe('auto-assignment beside the seats the booking chose', () => {
+  // The chosen seats are unavailable to the chooser (holds.ts adds them), and it is told where they are.
+  const chosen = (seats: string[], taken: Iterable<string> = []) => new Set([...taken, ...seats]);
+
+  test('12A chosen, one more to seat: 12B, else the nearest seat in the row, else the nearest row, front first', () => {
+    expect(chooseSeats(layout, chosen(['3A']), 1, last, ['3A'])).toEqual(['3B']);
+    expect(chooseSeats(layout, chosen(['3A'], ['3B']), 1, last, ['3A'])).toEqual(['3C']);
+    const row3 = ['3B', '3C', '3D', '3E', '3F'];
+    expect(chooseSeats(layout, chosen(['3A'], row3), 1, last, ['3A'])).toEqual(['2A']);
+    expect(chooseSeats(layout, chosen(['3A'], [...row3, '2A']), 1, last, ['3A'])).toEqual(['4A']);
+    // Two chosen at the row's ends: the nearest to either, the first of a tie.
+    expect(chooseSeats(layout, chosen(['3A', '3F']), 1, last, ['3A', '3F'])).toEqual(['3B']);
+  });
+
+  test('the rules keep their order: a block in another row beats split seats beside the chosen one', () => {
+    expect(chooseSeats(layout, chosen(['3A']), 2, last, ['3A'])).toEqual(['3B', '3C']);
+    expect(chooseSeats(layout, chosen(['3A'], ['3B']), 2, last, ['3A'])).toEqual(['3C', '3D']);
+    // Row 3 has 3C and 3E (no block of 2); the only block is 5A 5B.
+    const taken = allBut(['3A', '3C', '3E', '5A', '5B']);
+    expect(chooseSeats(layout, chosen(['3A'], taken), 2, last, ['3A'])).toEqual(['5A', '5B']);
+    // No block anywhere: the tightest span in one row, the one nearest the chosen seat.
+    const noBlock = allBut(['1A', '1C', '3A', '4B', '4D']);
+    expect(chooseSeats(layout, chosen(['3A'], noBlock), 2, last, ['3A'])).toEqual(['4B', '4D']);
+    // Without a chosen seat the choice among equals stays random.
+    expect(chooseSeats(layout, new Set(), 1, last)).toEqual(['5F']);
+  });
+
+  test('on a large map the window goes around the chosen seats; too far apart, or a nearer row outside it, reads the whole map', () => {
+    const big: Layout = { seatsPerRow: 10, totalSeats: 99_990 };
+    expect(seatWindow(big, 1, last, ['500C'])).toEqual({ firstRow: 494, lastRow: 506 });
+    expect(seatWindow(big, 1, last, ['2C'])).toEqual({ firstRow: 1, lastRow: 8 });
+    expect(seatWindow(big, 1, last, ['10A', '500A'])).toBeUndefined();
+    const w = { firstRow: 494, lastRow: 506 };
+    expect(chooseSeatsInWindow(big, w, chosen(['500C']), 1, last, ['500C'])).toEqual(['500B']);
+    // A window that reaches 5 rows above the chosen seat, with the only free seat 15 rows below: a row above the
+    // window might be nearer, so the window cannot decide.
+    const lopsided = { firstRow: 495, lastRow: 520 };
+    const full = new Set<string>();
+    for (let r = 495; r <= 520; r++)
+      for (const c of 'ABCDEFGHJK') if (`${r}${c}` !== '515A') full.add(`${r}${c}`);
+    expect(chooseSeatsInWindow(big, lopsided, full, 1, last, ['500C'])).toBeUndefined();
+  });
+
+  test('whatever the window returns beside chosen seats is exactly the whole map’s choice (random maps)', () => {
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let windowed = 0;
+    for (let round = 0; round < 400; round++) {
+      const l: Layout = { seatsPerRow: 1 + rnd(10), totalSeats: 0 };
+      l.totalSeats = l.seatsPerRow * (80 + rnd(200)) - rnd(l.seatsPerRow);
+      const names = seatNames(l);
+      const density = rnd(100) / 100;
+      const taken = new Set(names.filter(() => rnd(1000) / 1000 < density));
+      const free = names.filter((s) => !taken.has(s));
+      if (free.length < 2) continue;
+      const near = [free[rnd(free.length)]];
+      if (rnd(3) === 0) near.push(free[rnd(free.length)]);
+      const unavailable = new Set([...taken, ...near]);
+      const count = 1 + rnd(10);
+      const whole = chooseSeats(l, unavailable, count, rnd, near);
+      const w = seatWindow(l, count, rnd, near);
+      if (!w) continue;
+      const got = chooseSeatsInWindow(l, w, unavailable, count, rnd, near);
+      if (!got) continue;
+      windowed++;
+      expect(got).toEqual(whole);
+    }
+    expect(windowed).toBeGreaterThan(50);
+  });
+});
+
 describe('auto-assignment on a large map: a window of rows, the whole map only when needed', () => {
   const big: Layout = { seatsPerRow: 10, totalSeats: 99_990 };
 

@@ -59,18 +59,30 @@ export function holdUseCases(reservations: ReservationsStore, now: () => Date = 
     const known =
       layouts.get(flightId) ??
       (toAssign > 0 ? (await reservations.seating(flightId, 'none'))?.flight : undefined);
-    const window = known && toAssign > 0 ? seatWindow(known, toAssign) : undefined;
+    // Assigned seats go next to the ones this booking chose, when the rules allow (chooseSeats).
+    const near = asking.seats;
+    const window = known && toAssign > 0 ? seatWindow(known, toAssign, undefined, near) : undefined;
     if (window) {
       const seating = await reservations.seating(flightId, window, asking);
       if (!seating) return undefined;
       remember(flightId, seating.flight);
-      const assigned = chooseSeatsInWindow(seating.flight, window, unavailable(seating), toAssign);
+      const assigned = chooseSeatsInWindow(
+        seating.flight,
+        window,
+        unavailable(seating),
+        toAssign,
+        undefined,
+        near,
+      );
       if (assigned) return { seating, assigned };
     }
     const seating = await reservations.seating(flightId, toAssign > 0 ? 'all' : 'none', asking);
     if (!seating) return undefined;
     remember(flightId, seating.flight);
-    return { seating, assigned: chooseSeats(seating.flight, unavailable(seating), toAssign) };
+    return {
+      seating,
+      assigned: chooseSeats(seating.flight, unavailable(seating), toAssign, undefined, near),
+    };
   }
 
   /** A hold for a booking that already has a reservation row: the same answer as the first time, or a refusal. */

@@ -106,24 +106,50 @@ export type Pick = (n: number) => number;
 export const randomPick: Pick = (n) => Math.floor(Math.random() * n);
 
 /** How good a choice is, by the rules below: a block in one row, seats in one row, or `rows` consecutive rows. */
-type Choice = { seats: string[] } & ({ rule: 'block' } | { rule: 'row' } | { rule: 'rows'; rows: number });
+type Choice = {
+  seats: string[];
+  /** Rows between the choice and the nearest anchor (0 without anchors). */
+  rowsAway: number;
+} & ({ rule: 'block' } | { rule: 'row' } | { rule: 'rows'; rows: number });
 
 /**
  * Seats for a party of `count` among the free seats, or undefined when fewer are free:
  *   1. adjacent seats in one row, when any row has such a block;
  *   2. otherwise seats in one row (the tightest span in that row);
  *   3. otherwise the nearest rows: the fewest consecutive rows holding `count` free seats.
- * Among equally good choices one is picked at random (`pick`), so concurrent holds on one flight, each deciding from
- * the same read, mostly choose different seats instead of all racing for the first block.
+ * When others of the same booking chose their seats (`near`), the choice among equally good ones is the one nearest
+ * to those seats (fewest rows away, then fewest seats along the row; front and left first on a tie): "12A for Asha,
+ * and seat Ravi" puts Ravi in 12B when it is free. Otherwise one is picked at random (`pick`), so concurrent holds
+ * on one flight, each deciding from the same read, mostly choose different seats instead of all racing for the
+ * first block.
  */
 export function chooseSeats(
   l: Layout,
   unavailable: ReadonlySet<string>,
   count: number,
   pick: Pick = randomPick,
+  near: readonly string[] = [],
 ): string[] | undefined {
-  return chooseWithin(l, unavailable, count, 0, rowsOf(l), pick)?.seats;
+  return chooseWithin(l, unavailable, count, 0, rowsOf(l), pick, anchorsOf(l, near))?.seats;
 }
+
+/** A chosen seat's place (0-based row and letter index), that the seats assigned beside it are measured from. */
+interface Anchor {
+  row: number;
+  col: number;
+}
+
+/** The places of `seats` on this map (seats not on it are left out). */
+function anchorsOf(l: Layout, seats: readonly string[]): Anchor[] {
+  return seats.flatMap((s) => {
+    const i = seatIndex(s, l);
+    return i === undefined ? [] : [{ row: Math.floor(i / l.seatsPerRow), col: i % l.seatsPerRow }];
+  });
+}
+
+/** How far a seat is from the nearest anchor: rows first, then seats along the row (rows outweigh any row width). */
+const distance = (anchors: readonly Anchor[], row: number, col: number): number =>
+  Math.min(...anchors.map((a) => Math.abs(a.row - row) * (MAX_SEATS_PER_ROW + 1) + Math.abs(a.col - col)));
 
 /**
  * The rows (1-based, inclusive) a windowed choice reads: a hold on a large map reads the seats taken in a few rows
@@ -142,12 +168,26 @@ export const WHOLE_MAP_SEATS = 4 * WINDOW_SEATS;
 /**
  * A random window of rows for a party of `count` on this layout, or undefined when the map is small enough to be
  * read whole. Every row is in equally many of the possible windows (those at the ends are cut short by the map's
- * edges), so concurrent holds spread over the whole map as they would choosing from all of it.
+ * edges), so concurrent holds spread over the whole map as they would choosing from all of it. For a party that
+ * chose some of its seats (`near`), the rows around those instead.
  */
-export function seatWindow(l: Layout, count: number, pick: Pick = randomPick): SeatWindow | undefined {
+export function seatWindow(
+  l: Layout,
+  count: number,
+  pick: Pick = randomPick,
+  near: readonly string[] = [],
+): SeatWindow | undefined {
   const rows = rowsOf(l);
   const size = Math.max(2 * Math.ceil(count / l.seatsPerRow), Math.ceil(WINDOW_SEATS / l.seatsPerRow));
   if (mapSeats(l) <= WHOLE_MAP_SEATS || rows <= 2 * size) return undefined;
+  const anchors = anchorsOf(l, near);
+  if (anchors.length) {
+    // Around the seats the booking chose (1-based rows); chosen seats far apart send the hold to the whole map.
+    const top = Math.min(...anchors.map((a) => a.row)) + 1;
+    const bottom = Math.max(...anchors.map((a) => a.row)) + 1;
+    if (bottom - top > size) return undefined;
+    return { firstRow: Math.max(1, top - size), lastRow: Math.min(rows, bottom + size) };
+  }
   const start = pick(rows + size - 1) - size + 2; // from 2 - size (only row 1 on the map) to rows (only the last)
   return { firstRow: Math.max(1, start), lastRow: Math.min(rows, start + size - 1) };
 }
@@ -164,14 +204,27 @@ export function chooseSeatsInWindow(
   unavailable: ReadonlySet<string>,
   count: number,
   pick: Pick = randomPick,
+  near: readonly string[] = [],
 ): string[] | undefined {
   if (count <= 0) return [];
   const first = Math.max(0, w.firstRow - 1);
   const end = Math.min(w.lastRow, rowsOf(l));
   if (first >= end) return undefined;
-  const got = chooseWithin(l, unavailable, count, first, end, pick);
+  const anchors = anchorsOf(l, near);
+  const got = chooseWithin(l, unavailable, count, first, end, pick, anchors);
   if (!got) return undefined;
+  // Near chosen seats, a choice is the whole map's only if no row outside the window could be nearer: every such
+  // row is more rows away from every anchor than the choice is (the map's edges have no rows beyond them).
+  if (anchors.length) {
+    const reach = Math.min(
+      first > 0 ? Math.min(...anchors.map((a) => a.row)) - first : Infinity,
+      end < rowsOf(l) ? end - 1 - Math.max(...anchors.map((a) => a.row)) : Infinity,
+    );
+    if (got.rowsAway > reach) return undefined;
+  }
   if (got.rule === 'block') return got.seats;
+  // A party of rows across the window's edge may be nearer the anchors than any inside it: the whole map decides.
+  if (anchors.length) return undefined;
   if (got.rule === 'rows' && count > l.seatsPerRow && got.rows === Math.ceil(count / l.seatsPerRow)) {
     return got.seats;
   }
@@ -186,8 +239,26 @@ function chooseWithin(
   firstRow: number,
   endRow: number,
   pick: Pick,
+  anchors: readonly Anchor[] = [],
 ): Choice | undefined {
-  if (count <= 0) return { seats: [], rule: 'block' };
+  if (count <= 0) return { seats: [], rule: 'block', rowsAway: 0 };
+  /**
+   * One of equally good candidates (each a list of [row, letter index], 0-based rows): the nearest to the anchors,
+   * the first of those on a tie; without anchors, one at random.
+   */
+  const choose = <T>(
+    candidates: T[],
+    places: (c: T) => Array<[number, number]>,
+  ): { c: T; rowsAway: number } => {
+    if (!anchors.length) return { c: candidates[pick(candidates.length)], rowsAway: 0 };
+    let best = candidates[0];
+    let bestKey = Infinity;
+    for (const c of candidates) {
+      const key = Math.min(...places(c).map(([r, col]) => distance(anchors, r, col)));
+      if (key < bestKey) [best, bestKey] = [c, key];
+    }
+    return { c: best, rowsAway: Math.floor(bestKey / (MAX_SEATS_PER_ROW + 1)) };
+  };
   const name = (r: number, c: number) => `${r + 1}${SEAT_LETTERS[c]}`;
   // Free seat positions (letter indexes) per row of the range: free[i] is row firstRow + i.
   const free: number[][] = [];
@@ -211,8 +282,15 @@ function chooseWithin(
     }
   });
   if (blocks.length) {
-    const [i, c] = blocks[pick(blocks.length)];
-    return { seats: Array.from({ length: count }, (_, k) => name(firstRow + i, c + k)), rule: 'block' };
+    const { c: block, rowsAway } = choose(blocks, ([i, c]) =>
+      Array.from({ length: count }, (_, k): [number, number] => [firstRow + i, c + k]),
+    );
+    const [i, c] = block;
+    return {
+      seats: Array.from({ length: count }, (_, k) => name(firstRow + i, c + k)),
+      rule: 'block',
+      rowsAway,
+    };
   }
 
   // 2. One row with enough free seats: the window of `count` free seats with the smallest span.
@@ -224,8 +302,15 @@ function chooseWithin(
   if (inRow.length) {
     const best = Math.min(...inRow.map((w) => w.span));
     const tight = inRow.filter((w) => w.span === best);
-    const { i, start } = tight[pick(tight.length)];
-    return { seats: free[i].slice(start, start + count).map((c) => name(firstRow + i, c)), rule: 'row' };
+    const { c: chosen, rowsAway } = choose(tight, (w) =>
+      free[w.i].slice(w.start, w.start + count).map((c): [number, number] => [firstRow + w.i, c]),
+    );
+    const { i, start } = chosen;
+    return {
+      seats: free[i].slice(start, start + count).map((c) => name(firstRow + i, c)),
+      rule: 'row',
+      rowsAway,
+    };
   }
 
   // 3. The fewest consecutive rows that together have `count` free seats; seats taken front to back.
@@ -243,14 +328,19 @@ function chooseWithin(
     }
     if (span === bestRows) windows.push(start);
   }
-  const start = windows[pick(windows.length)];
-  const seats: string[] = [];
-  for (let i = start; seats.length < count; i++) {
-    for (const c of free[i]) {
-      if (seats.length < count) seats.push(name(firstRow + i, c));
+  // The seats a party starting at row `start` takes: front to back, left to right.
+  const takes = (start: number): Array<[number, number]> => {
+    const places: Array<[number, number]> = [];
+    for (let i = start; places.length < count; i++) {
+      for (const c of free[i]) {
+        if (places.length < count) places.push([firstRow + i, c]);
+      }
     }
-  }
-  return { seats, rule: 'rows', rows: bestRows };
+    return places;
+  };
+  const { c: start, rowsAway } = choose(windows, takes);
+  const seats = takes(start).map(([r, c]) => name(r, c));
+  return { seats, rule: 'rows', rows: bestRows, rowsAway };
 }
 
 /**
