@@ -17,6 +17,22 @@ const layout = { seatsPerRow: 6, totalSeats: 30 };
 /** Every seat of the 30-seat map taken except `free`. */
 const allBut = (free: string[]) => new Set(seatNames(layout).filter((s) => !free.includes(s)));
 
+/** A seeded generator of integers in [0, n), so a random-map test sees the same maps every run. */
+function seeded(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+}
+
+/** A random layout of 80–280 rows of 1–10 seats (the last row partial) with a random share of its seats taken. */
+function randomMap(rnd: (n: number) => number): { l: Layout; taken: Set<string> } {
+  const l: Layout = { seatsPerRow: 1 + rnd(10), totalSeats: 0 };
+  l.totalSeats = l.seatsPerRow * (80 + rnd(200)) - rnd(l.seatsPerRow);
+  const density = rnd(100) / 100;
+  return { l, taken: new Set(seatNames(l).filter(() => rnd(1000) / 1000 < density)) };
+}
+
 describe('seat names', () => {
   test('row + letter from ABCDEFGHJK (no I), the last row partial', () => {
     expect(seatNames({ seatsPerRow: 10, totalSeats: 12 })).toEqual([
@@ -147,19 +163,11 @@ describe('auto-assignment beside the seats the booking chose', () => {
   });
 
   test('whatever the window returns beside chosen seats is exactly the whole map’s choice (random maps)', () => {
-    let seed = 11;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const rnd = seeded(11);
     let windowed = 0;
     for (let round = 0; round < 400; round++) {
-      const l: Layout = { seatsPerRow: 1 + rnd(10), totalSeats: 0 };
-      l.totalSeats = l.seatsPerRow * (80 + rnd(200)) - rnd(l.seatsPerRow);
-      const names = seatNames(l);
-      const density = rnd(100) / 100;
-      const taken = new Set(names.filter(() => rnd(1000) / 1000 < density));
-      const free = names.filter((s) => !taken.has(s));
+      const { l, taken } = randomMap(rnd);
+      const free = seatNames(l).filter((s) => !taken.has(s));
       if (free.length < 2) continue;
       const near = [free[rnd(free.length)]];
       if (rnd(3) === 0) near.push(free[rnd(free.length)]);
@@ -233,17 +241,10 @@ describe('auto-assignment on a large map: a window of rows, the whole map only w
       }
       return 3 + Math.max(...rows) - Math.min(...rows) + 1;
     };
-    let seed = 7;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const rnd = seeded(7);
     let windowed = 0;
     for (let round = 0; round < 400; round++) {
-      const l: Layout = { seatsPerRow: 1 + rnd(10), totalSeats: 0 };
-      l.totalSeats = l.seatsPerRow * (80 + rnd(200)) - rnd(l.seatsPerRow);
-      const density = rnd(100) / 100;
-      const taken = new Set(seatNames(l).filter(() => rnd(1000) / 1000 < density));
+      const { l, taken } = randomMap(rnd);
       const count = 1 + rnd(10);
       const w = seatWindow(l, count, rnd);
       if (!w) continue;
