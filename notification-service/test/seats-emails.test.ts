@@ -63,6 +63,10 @@ describe('emails name the locator and each passenger with their seat', () => {
     );
     expect(email.subject).toBe('Booking K7QP2M (booking 7): new seats 14C, 14D on flight AI-101');
     expect(email.text).toContain('Your seats now:\n\n  1. Asha Rao, seat 14C\n  2. Zoë Müller, seat 14D');
+    // Listed once: the facts below the new seats do not repeat the passengers.
+    expect(email.text.match(/Asha Rao/g)).toHaveLength(1);
+    expect(email.text).not.toContain('Passengers:');
+    expect(email.text).toContain('Locator:   K7QP2M');
   });
 
   test('booking.seats-changed of a BOOKED booking asks for an email; of an unpaid one, none', () => {

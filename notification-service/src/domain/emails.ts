@@ -55,7 +55,8 @@ export function passengerLines(passengers: PassengerFacts[]): string[] {
 export const seatList = (passengers: PassengerFacts[]): string =>
   passengers.map((p) => p.seat ?? 'to be confirmed').join(', ');
 
-function details(b: BookingFacts, currency: string): string {
+/** The booking's facts block; `withPassengers: false` when the email has just listed them (a seat change). */
+function details(b: BookingFacts, currency: string, withPassengers = true): string {
   return [
     ...(b.locator ? [`Locator:   ${b.locator}`] : []),
     `Booking:   ${b.bookingId}`,
@@ -63,7 +64,7 @@ function details(b: BookingFacts, currency: string): string {
     `Route:     ${routeOf(b)}`,
     `Departure: ${isoUtc(b.departureTime)}`,
     `Seats:     ${b.noOfSeats}`,
-    ...(b.passengers?.length ? ['Passengers:', ...passengerLines(b.passengers)] : []),
+    ...(withPassengers && b.passengers?.length ? ['Passengers:', ...passengerLines(b.passengers)] : []),
     `Total:     ${formatMoney(b.totalCost, currency)}`,
   ].join('\n');
 }
@@ -100,7 +101,7 @@ export function composeEmail(kind: NotificationKind, b: BookingFacts, currency: 
         subject: `Booking ${bookingName(b)}: new seats ${seatList(b.passengers ?? [])} on flight ${b.flightNumber}`,
         text:
           `Hello,\n\nThe seats of your booking ${bookingName(b)} have changed. Your seats now:\n\n` +
-          `${passengerLines(b.passengers ?? []).join('\n')}\n\n${facts}\n\n${SIGN_OFF}\n`,
+          `${passengerLines(b.passengers ?? []).join('\n')}\n\n${details(b, currency, false)}\n\n${SIGN_OFF}\n`,
       };
   }
 }
