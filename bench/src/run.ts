@@ -936,7 +936,9 @@ function printCpu(summary: ReturnType<typeof summarise>): void {
   const once = (name: RegExp, clients: number) =>
     scenarios.find((s) => name.test(s.name) && s.clients === clients);
   const p99At64 = median(
-    scenarios.filter((s) => /^gateway bookings, hot flight \(round/.test(s.name)).map((s) => s.p99Ms),
+    scenarios
+      .filter((s) => /^gateway bookings, hot flight \(round/.test(s.name) && s.clients === 64)
+      .map((s) => s.p99Ms),
   );
   console.log('\nCPU ms per 2xx answer by process (median; mariadb is shared with the whole machine)');
   console.table(
