@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { cpuSeconds, median, round2 } from './lib';
 
 /**
@@ -34,19 +35,45 @@ export const okAnswers = (statuses: Record<string, number>): number =>
 export async function withCpu<T extends { statuses: Record<string, number> }>(
   pids: Pids,
   fn: () => Promise<T>,
-): Promise<T & { cpuMs: CpuMs }> {
+): Promise<T & { cpuMs: CpuMs; switches: CpuMs }> {
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const switchesBefore = Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => [k, contextSwitches(pid)]),
+  );
   const r = await fn();
   const ok = Math.max(1, okAnswers(r.statuses));
   const cpuMs: CpuMs = {};
-  for (const [k, pid] of Object.entries(pids)) cpuMs[k] = round2(((cpuSeconds(pid) - before[k]) * 1000) / ok);
+  const switches: CpuMs = {};
+  for (const [k, pid] of Object.entries(pids)) {
+    cpuMs[k] = round2(((cpuSeconds(pid) - before[k]) * 1000) / ok);
+    switches[k] = round2((contextSwitches(pid) - switchesBefore[k]) / ok);
+  }
   cpuMs.services = round2(
     Object.entries(cpuMs)
       .filter(([k]) => k !== 'mariadb')
       .reduce((a, [, v]) => a + v, 0),
   );
   cpuMs.total = round2(cpuMs.services + (cpuMs.mariadb ?? 0));
-  return { ...r, cpuMs };
+  return { ...r, cpuMs, switches };
+}
+
+/**
+ * Context switches (voluntary + involuntary) of a process so far, all its threads summed: each is a sleep on a
+ * socket or a preemption, and on this VM a switch and the syscall around it cost far more than on bare metal, so
+ * switches per request say how many waits a request's path costs.
+ */
+export function contextSwitches(pid: number | undefined): number {
+  if (!pid) return 0;
+  let n = 0;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
+    }
+  } catch {
+    // the process (or a thread) ended meanwhile
+  }
+  return n;
 }
 
 /** The median of each process's figure over several measurements. */

@@ -85,6 +85,26 @@ interface Measured {
   errors: number;
   /** CPU ms per successful request, by process, and their sum. */
   cpuMs: CpuMs;
+  /** Context switches per successful request, by process. */
+  switches: CpuMs;
+  /** MariaDB's global counters per successful request (the whole shared server: an upper bound). */
+  db: CpuMs;
+}
+
+const DB_COUNTERS = [
+  'Questions',
+  'Com_commit',
+  'Com_select',
+  'Com_insert',
+  'Com_update',
+  'Innodb_os_log_fsyncs',
+];
+
+async function dbCounters(conn: mysql.Connection): Promise<Record<string, number>> {
+  const [rows] = await conn.query('SHOW GLOBAL STATUS WHERE Variable_name IN (?)', [DB_COUNTERS]);
+  return Object.fromEntries(
+    (rows as Array<{ Variable_name: string; Value: string }>).map((r) => [r.Variable_name, Number(r.Value)]),
+  );
 }
 
 async function measure(s: Stack, scenario: string, tokens: string[]): Promise<Measured> {
@@ -111,11 +131,24 @@ async function measure(s: Stack, scenario: string, tokens: string[]): Promise<Me
       },
     });
   };
+  const dbBefore = await dbCounters(s.fdb);
   const r = await withCpu(procsOf(s), run);
+  const dbAfter = await dbCounters(s.fdb);
   const ok = Object.entries(r.statuses)
     .filter(([k]) => /^2\d\d$/.test(k))
     .reduce((a, [, n]) => a + n, 0);
-  return { rps: r.rps, p99Ms: r.p99Ms, ok, errors: r.requests - ok, cpuMs: r.cpuMs };
+  const db = Object.fromEntries(
+    DB_COUNTERS.map((k) => [k, round2(((dbAfter[k] ?? 0) - (dbBefore[k] ?? 0)) / Math.max(1, ok))]),
+  );
+  return {
+    rps: r.rps,
+    p99Ms: r.p99Ms,
+    ok,
+    errors: r.requests - ok,
+    cpuMs: r.cpuMs,
+    switches: r.switches,
+    db,
+  };
 }
 
 /** CPU_ENVS: `;`-separated, one per stack, each `K=V,K=V` on top of the defaults (e.g. observability off). */
@@ -155,7 +188,7 @@ async function main(): Promise<void> {
       const show = (s: Stack, sc: string, m: Measured) => {
         ((results[s.label] ??= {})[sc] ??= []).push(m);
         console.log(
-          `round ${round} ${s.label} ${sc}: ${m.rps}/s p99 ${m.p99Ms} ms ok ${m.ok} err ${m.errors} cpu ms ${JSON.stringify(m.cpuMs)} load ${os.loadavg()[0].toFixed(2)}`,
+          `round ${round} ${s.label} ${sc}: ${m.rps}/s p99 ${m.p99Ms} ms ok ${m.ok} err ${m.errors} cpu ms ${JSON.stringify(m.cpuMs)} switches ${JSON.stringify(m.switches)} db ${JSON.stringify(m.db)} load ${os.loadavg()[0].toFixed(2)}`,
         );
       };
       if (PAIRED) {
