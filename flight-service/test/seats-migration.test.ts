@@ -11,6 +11,8 @@ const SEATS_MIGRATION = '20261201000001-seats.js';
 const SEAT_ROW_MIGRATION = '20261202000001-flight-seats-row.js';
 /** Search indexes that check a price range inside the index (no seat data). */
 const PRICE_INDEX_MIGRATION = '20261203000001-flights-search-price-in-index.js';
+/** Free seats inside the route + day index, after the seats themselves. */
+const SEATS_INDEX_MIGRATION = '20261204000001-flights-route-day-seats-in-index.js';
 
 let db: Sequelize;
 const name = `${uniquePrefix('fsmig')}flights`;
@@ -63,7 +65,12 @@ test('flights and live reservations from before seats migrate with every invaria
   await reservation(15, 1, 1, 'HELD');
   await reservation(21, 2, 7, 'HELD');
 
-  expect(await migrate(db, MIGRATIONS)).toEqual([SEATS_MIGRATION, SEAT_ROW_MIGRATION, PRICE_INDEX_MIGRATION]);
+  expect(await migrate(db, MIGRATIONS)).toEqual([
+    SEATS_MIGRATION,
+    SEAT_ROW_MIGRATION,
+    PRICE_INDEX_MIGRATION,
+    SEATS_INDEX_MIGRATION,
+  ]);
 
   expect(await rows('SELECT id, seatsPerRow FROM airplanes ORDER BY id')).toEqual([
     { id: 1, seatsPerRow: 6 },
