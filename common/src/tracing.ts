@@ -178,6 +178,9 @@ export function traceRequests(): RequestHandler {
     const span = tracer().startSpan(`${req.method}`, { kind: SpanKind.SERVER }, parent);
     const ctx = trace.setSpan(parent, span);
     res.locals[LOCALS_CONTEXT] = ctx;
+    // A span that only carries context (no exporter: `contextOnlyTracer`) records nothing, so naming and ending
+    // it would do nothing: no listeners on the response for it.
+    if (!span.isRecording()) return context.with(ctx, next);
     let ended = false;
     const end = () => {
       if (ended) return;
