@@ -59,8 +59,7 @@ export async function withCpu<T extends { statuses: Record<string, number> }>(
 
 /**
  * Context switches (voluntary + involuntary) of a process so far, all its threads summed: each is a sleep on a
- * socket or a preemption, and on this VM a switch and the syscall around it cost far more than on bare metal, so
- * switches per request say how many waits a request's path costs.
+ * socket or a preemption, so switches per request say how many times a request's path waits or is pushed aside.
  */
 export function contextSwitches(pid: number | undefined): number {
   if (!pid) return 0;

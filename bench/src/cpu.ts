@@ -102,7 +102,8 @@ const DB_COUNTERS = [
   'Com_select',
   'Com_insert',
   'Com_update',
-  'Innodb_os_log_fsyncs',
+  // MariaDB 10.11 has no Innodb_os_log_fsyncs: data and log fsyncs together.
+  'Innodb_data_fsyncs',
 ];
 
 async function dbCounters(conn: mysql.Connection): Promise<Record<string, number>> {
