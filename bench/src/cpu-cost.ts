@@ -36,17 +36,16 @@ export async function withCpu<T extends { statuses: Record<string, number> }>(
   pids: Pids,
   fn: () => Promise<T>,
 ): Promise<T & { cpuMs: CpuMs; switches: CpuMs }> {
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
-  const switchesBefore = Object.fromEntries(
-    Object.entries(pids).map(([k, pid]) => [k, contextSwitches(pid)]),
+  const before = Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => [k, { cpu: cpuSeconds(pid), switches: contextSwitches(pid) }]),
   );
   const r = await fn();
   const ok = Math.max(1, okAnswers(r.statuses));
   const cpuMs: CpuMs = {};
   const switches: CpuMs = {};
   for (const [k, pid] of Object.entries(pids)) {
-    cpuMs[k] = round2(((cpuSeconds(pid) - before[k]) * 1000) / ok);
-    switches[k] = round2((contextSwitches(pid) - switchesBefore[k]) / ok);
+    cpuMs[k] = round2(((cpuSeconds(pid) - before[k].cpu) * 1000) / ok);
+    switches[k] = round2((contextSwitches(pid) - before[k].switches) / ok);
   }
   cpuMs.services = round2(
     Object.entries(cpuMs)

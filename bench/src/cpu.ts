@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import mysql from 'mysql2/promise';
-import { mariadbPid, withCpu, type CpuMs, type Pids } from './cpu-cost';
+import { mariadbPid, okAnswers, withCpu, type CpuMs, type Pids } from './cpu-cost';
 import { DB, ADMIN, dropDatabases, load, median, rawLockedRowTps, round2, type LoadResult } from './lib';
 import { paymentsLoad, startBenchStack, tokensFor, type BenchStack } from './stack';
 
@@ -140,9 +140,7 @@ async function measure(s: Stack, scenario: string, tokens: string[]): Promise<Me
   const dbBefore = await dbCounters(s.fdb);
   const r = await withCpu(procsOf(s), run);
   const dbAfter = await dbCounters(s.fdb);
-  const ok = Object.entries(r.statuses)
-    .filter(([k]) => /^2\d\d$/.test(k))
-    .reduce((a, [, n]) => a + n, 0);
+  const ok = okAnswers(r.statuses);
   const db = Object.fromEntries(
     DB_COUNTERS.map((k) => [k, round2(((dbAfter[k] ?? 0) - (dbBefore[k] ?? 0)) / Math.max(1, ok))]),
   );

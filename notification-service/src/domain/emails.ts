@@ -77,7 +77,8 @@ const SIGN_OFF = 'Thank you for flying with Skyway.';
 
 /** Subject and body for one kind of email about one booking. */
 export function composeEmail(kind: NotificationKind, b: BookingFacts, currency: string): ComposedEmail {
-  const facts = details(b, currency);
+  // A seat change lists the passengers with their new seats above the facts, so the facts leave them out.
+  const facts = details(b, currency, kind !== 'seats-changed');
   switch (kind) {
     case 'confirmation':
       return {
@@ -101,7 +102,7 @@ export function composeEmail(kind: NotificationKind, b: BookingFacts, currency: 
         subject: `Booking ${bookingName(b)}: new seats ${seatList(b.passengers ?? [])} on flight ${b.flightNumber}`,
         text:
           `Hello,\n\nThe seats of your booking ${bookingName(b)} have changed. Your seats now:\n\n` +
-          `${passengerLines(b.passengers ?? []).join('\n')}\n\n${details(b, currency, false)}\n\n${SIGN_OFF}\n`,
+          `${passengerLines(b.passengers ?? []).join('\n')}\n\n${facts}\n\n${SIGN_OFF}\n`,
       };
   }
 }
