@@ -15,6 +15,7 @@ import {
   expectSeatInvariants,
   INTERNAL,
   seatLedger,
+  seatState,
   startHarness,
   type FlightServiceHarness,
 } from './support';
@@ -261,7 +262,20 @@ describe('holds on one flight committed together (real MariaDB, checked in the t
     expect(got.filter((g) => g.kind === 'guard-failed')).toHaveLength(2);
     expect(sizes).toEqual([1, 5, 1, 1, 1, 1, 1]);
     expect(await seatLedger(h.db, flightId)).toEqual({ available: 0, total: 4, held: 4 });
-    await expectSeatInvariants(h, flightId);
+    // Not expectSeatInvariants: the holds of the failed batch go alone at once and race for the flight row, so any
+    // four of the six may win, and this fixture's seats 1E and 1F (decided here, not by the chooser) are not on a
+    // 4-seat map. What holds whichever four win: four seats, once each, one per held reservation, and no free seat
+    // left on the map.
+    const st = await seatState(h, flightId);
+    const seats = st.seatRows.map((r) => r.seat);
+    expect(new Set(seats).size).toBe(4);
+    const live = st.reservations.filter((r) => r.status === 'HELD');
+    expect(live).toHaveLength(4);
+    for (const r of live)
+      expect([r.bookingId, st.byBooking.get(Number(r.bookingId))?.length]).toEqual([r.bookingId, 1]);
+    expect(st.map.availableSeats).toBe(0);
+    const takenOnMap = st.map.seats.filter((m) => m.status === 'taken').map((m) => m.seat);
+    expect(seats).toEqual(expect.arrayContaining(takenOnMap));
   });
 
   test('a repeat of a booking in the same batch window: the first holds, the repeat is answered from its row', async () => {
